@@ -1,0 +1,172 @@
+"""Probes: the small pieces of grader code that run beside learner code.
+
+A probe looks up learner functions or classes by name, calls them on the inputs a test
+chose, and returns what came out as plain data. It never judges: expected values,
+tolerances and scores live in the grader's process (`autograder.suite`). The same probe
+runs in a notebook, on the reference solutions under pytest, and in the sandboxed
+learner process, so every check behaves the same in all three places.
+"""
+
+import traceback
+
+from autograder.errors import BadReturn, MissingName, NotAttempted, RaisedException
+from autograder.plain import NotPlain, decode, encode, to_plain
+
+MAX_TRACEBACK_FRAMES = 6
+
+
+def learner(namespace, name):
+    """The learner's object called `name`, or MissingName."""
+    if name not in namespace:
+        raise MissingName(
+            f"`{name}` is not defined. Keep the name and signature of the stub, "
+            "and run the cell that defines it."
+        )
+    return namespace[name]
+
+
+def to_torch(value):
+    """Arrays become tensors: floats as float32, integers as int64, booleans as bool."""
+    import numpy as np
+    import torch
+
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind == "f":
+            return torch.tensor(value, dtype=torch.float32)
+        if value.dtype.kind == "b":
+            return torch.tensor(value, dtype=torch.bool)
+        return torch.tensor(value, dtype=torch.int64)
+    if isinstance(value, (tuple, list)):
+        return type(value)(to_torch(item) for item in value)
+    if isinstance(value, dict):
+        return {key: to_torch(item) for key, item in value.items()}
+    return value
+
+
+def call(namespace, name, *args, **kwargs):
+    """Call the learner's function `name` on NumPy inputs."""
+    return learner(namespace, name)(*args, **kwargs)
+
+
+def call_torch(namespace, name, *args, **kwargs):
+    """Call the learner's function `name` with every array turned into a tensor."""
+    return learner(namespace, name)(*to_torch(args), **to_torch(kwargs))
+
+
+def build_module(namespace, class_name, init_args=(), state_dict=None, seed=0):
+    """Construct the learner's nn.Module and load `state_dict` (name -> array) into it."""
+    import torch
+
+    torch.manual_seed(seed)
+    module = learner(namespace, class_name)(*init_args)
+    if state_dict is not None:
+        tensors = {key: to_torch(value) for key, value in state_dict.items()}
+        missing, unexpected = module.load_state_dict(tensors, strict=False)
+        if missing or unexpected:
+            raise BadReturn(
+                f"{class_name}'s parameter names differ from the contract's: "
+                f"missing {sorted(missing)}, unexpected {sorted(unexpected)}. "
+                "Name the submodules exactly as the stub's docstring says."
+            )
+    return module
+
+
+def parameter_shapes(namespace, class_name, init_args=()):
+    """Name -> shape of every parameter and buffer of a freshly built learner module."""
+    module = build_module(namespace, class_name, init_args)
+    return {key: list(value.shape) for key, value in module.state_dict().items()}
+
+
+def module_forward(
+    namespace,
+    class_name,
+    init_args=(),
+    state_dict=None,
+    inputs=(),
+    method="forward",
+    train=False,
+    attributes=(),
+    gradients=False,
+    seed=0,
+):
+    """Build a learner module, call `method` on `inputs` and report what came out.
+
+    Returns {"output": ..., "attributes": {name: value after the call},
+    "gradients": {parameter name: gradient of output.sum(), or None}}.
+    """
+    import torch
+
+    module = build_module(namespace, class_name, init_args, state_dict, seed)
+    module.train(train)
+    torch.manual_seed(seed)
+    with torch.set_grad_enabled(gradients):
+        output = getattr(module, method)(*to_torch(inputs))
+        report = {"output": output, "attributes": {}, "gradients": {}}
+        for name in attributes:
+            report["attributes"][name] = getattr(module, name, None)
+        if gradients:
+            output.sum().backward()
+            for name, parameter in module.named_parameters():
+                report["gradients"][name] = parameter.grad
+    return report
+
+
+def call_with_loss(namespace, name, *args, loss="negative_logit"):
+    """Call the learner's `name` with a per-step loss function as its last argument.
+
+    'negative_logit' is -logits[target], simple enough to check a sum by hand;
+    'cross_entropy' is the learner's own `cross_entropy`.
+    """
+    if loss == "cross_entropy":
+        loss_fn = learner(namespace, "cross_entropy")
+    else:
+        loss_fn = lambda logits, target: -float(logits[target])  # noqa: E731
+    return learner(namespace, name)(*args, loss_fn)
+
+
+PROBES = {
+    probe.__name__: probe
+    for probe in (call, call_torch, call_with_loss, parameter_shapes, module_forward)
+}
+
+
+def trimmed_traceback(error):
+    """The traceback of `error` without the grader's own frames, as text."""
+    frames = [
+        frame
+        for frame in traceback.extract_tb(error.__traceback__)
+        if "autograder" not in frame.filename and "<grader" not in frame.filename
+    ]
+    lines = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
+    lines += traceback.format_exception_only(type(error), error)
+    return "".join(lines).rstrip()
+
+
+def run_probe(namespace, probe_name, args=(), kwargs=None):
+    """Run a probe on copies of its inputs and return its result as plain data.
+
+    Inputs and outputs make the same round trip through `encode` and `decode` as they do
+    between processes, so a learner function that writes into its inputs cannot change
+    what the test compares against.
+    """
+    args, kwargs = decode(encode((tuple(args), dict(kwargs or {}))))
+    name = args[0] if args else probe_name  # the learner function or class called
+    try:
+        result = PROBES[probe_name](namespace, *args, **kwargs)
+    except (MissingName, BadReturn):
+        raise
+    except NotImplementedError as error:
+        raise NotAttempted(
+            f"`{name}` raises NotImplementedError: the stub is not filled in yet."
+        ) from error
+    except Exception as error:
+        raise RaisedException(
+            f"`{name}` raised {type(error).__name__}:\n{trimmed_traceback(error)}",
+            exception_type=type(error).__name__,
+        ) from error
+    try:
+        return decode(encode(to_plain(result)))
+    except NotPlain as error:
+        raise BadReturn(
+            f"`{name}` returned {error}; the contract asks for arrays and numbers."
+        ) from None

@@ -1,0 +1,1 @@
+"""The graded test suites, one module per assignment: `test_<assignment>.py`."""
