@@ -7,7 +7,7 @@ verdict, or raises `CheckFailed` whose message says what to look at.
 
 from autograder.compare import CheckFailed
 from autograder.errors import LearnerError
-from autograder.registry import find_test
+from autograder.registry import find_test, points_text
 from autograder.submission import LocalSubmission
 
 
@@ -20,4 +20,4 @@ def run_test(name, namespace):
         raise CheckFailed(f"{test.description}\n  {error}") from None
     except CheckFailed as error:
         raise CheckFailed(f"{test.description}\n  {error}") from None
-    print(f"\N{CHECK MARK} {test.description} ({test.points:g} points)")
+    print(f"\N{CHECK MARK} {test.description} ({points_text(test.points)})")

@@ -22,6 +22,11 @@ class GradedTest:
     function: object
 
 
+def points_text(points):
+    """'1 point', '2.5 points'."""
+    return f"{points:g} point" + ("" if points == 1 else "s")
+
+
 def graded(points, visible=False):
     """Mark a suite function as a graded test worth `points`.
 

@@ -6,8 +6,6 @@ G gates per cell (1 for 'rnn', 4 for 'lstm', 3 for 'gru').
 
 import numpy as np
 
-CELL_TYPES = ("rnn", "lstm", "gru")
-
 
 def sigmoid(z):
     """The logistic function 1 / (1 + e^-z), elementwise, without overflow warnings."""
@@ -49,7 +47,7 @@ def cell_step(x, state, params, cell_type="rnn"):
         z = sigmoid(x_z + h_z)  # update gate
         n = np.tanh(x_n + r * h_n)  # candidate state
         return (1 - z) * n + z * state
-    raise ValueError(f"unknown cell_type {cell_type!r}; expected one of {CELL_TYPES}")
+    raise ValueError(f"unknown cell_type {cell_type!r}; expected 'rnn', 'lstm' or 'gru'")
 
 
 def encoder_forward(X_seq, h0, encoder_params, cell_type="rnn"):

@@ -54,7 +54,9 @@ def mistaken_states(x, state, params, cell_type):
     for order in itertools.permutations(range(len(gate_names))):
         misread = "".join(gate_names[i] for i in order)
         if misread != gate_names:
-            hint = f"your cell reads the gate rows as {misread!r}; PyTorch's order is {gate_names!r}"
+            hint = (
+                f"your cell reads the gate rows as {misread!r}; PyTorch's order is {gate_names!r}"
+            )
             permuted = oracle.permuted_gates(params, order, cell_type)
             mistakes[hint] = oracle.cell_step(x, state, permuted, cell_type)
     return {hint: flat(mistaken) for hint, mistaken in mistakes.items()}
@@ -109,10 +111,18 @@ def test_cell_step_rejects_unknown_cell_type(sub):
     except RaisedException as error:
         if error.exception_type == "ValueError":
             return
-        fail("cell_step", "cell_type='transformer'", f"raised {error.exception_type}, "
-             "expected ValueError", "end with `raise ValueError(...)` for unknown cell types")
-    fail("cell_step", "cell_type='transformer'", f"returned {type(result).__name__} "
-         "instead of raising ValueError", "end with `raise ValueError(...)` for unknown types")
+        fail(
+            "cell_step",
+            "cell_type='transformer'",
+            f"raised {error.exception_type}, expected ValueError",
+            "end with `raise ValueError(...)` for unknown cell types",
+        )
+    fail(
+        "cell_step",
+        "cell_type='transformer'",
+        f"returned {type(result).__name__} instead of raising ValueError",
+        "end with `raise ValueError(...)` for unknown types",
+    )
 
 
 def check_encoder(sub, cell_type, T, D, H, seed):
@@ -189,8 +199,13 @@ def test_cross_entropy(sub):
         logits, target = rng.normal(0, 2, V), int(rng.integers(V))
         actual = sub.call("cross_entropy", logits, target)
         hint = "-log softmax(logits)[target] = log(sum(exp(logits))) - logits[target]"
-        assert_close(actual, expected_cross_entropy(logits, target), "cross_entropy",
-                     f"V={V}, target={target}", hint=hint)
+        assert_close(
+            actual,
+            expected_cross_entropy(logits, target),
+            "cross_entropy",
+            f"V={V}, target={target}",
+            hint=hint,
+        )
 
 
 @graded(points=1)
@@ -201,8 +216,14 @@ def test_cross_entropy_large_logits(sub):
     for target in (int(np.argmax(logits)), int(np.argmin(logits))):
         actual = sub.call("cross_entropy", logits, target)
         hint = "subtract max(logits) before exp (the log-sum-exp trick)"
-        assert_close(actual, expected_cross_entropy(logits, target), "cross_entropy",
-                     f"logits of magnitude 1e4, target={target}", rtol=1e-9, hint=hint)
+        assert_close(
+            actual,
+            expected_cross_entropy(logits, target),
+            "cross_entropy",
+            f"logits of magnitude 1e4, target={target}",
+            rtol=1e-9,
+            hint=hint,
+        )
 
 
 def check_sequence_loss(sub, T, V, seed):
@@ -213,8 +234,9 @@ def check_sequence_loss(sub, T, V, seed):
     hint = "add loss_fn(logits_seq[t], target_seq[t]) over every step t"
     if T > 1 and matching_variant(actual, {"": expected / T}) is not None:
         hint = "you returned the mean over steps; the contract asks for the sum"
-    assert_close(actual, expected, "seq2seq_loss", f"T={T}, V={V}, loss_fn=-logits[target]",
-                 hint=hint)
+    assert_close(
+        actual, expected, "seq2seq_loss", f"T={T}, V={V}, loss_fn=-logits[target]", hint=hint
+    )
 
 
 @graded(points=1, visible=True)
@@ -237,11 +259,18 @@ def check_greedy(sub, cell_type, D, H, V, max_len, seed):
     start, end = 0, 1
     actual = sub.call("greedy_decode", context, embedding, start, end, max_len, params, cell_type)
     expected = oracle.greedy_tokens(context, embedding, start, end, max_len, params, cell_type)
-    hint = ("feed embedding[previous token] to cell_step, take the argmax of the logits, "
-            "stop after end_token or max_len tokens; leave out the start token")
+    hint = (
+        "feed embedding[previous token] to cell_step, take the argmax of the logits, "
+        "stop after end_token or max_len tokens; leave out the start token"
+    )
     actual = [int(t) for t in actual] if isinstance(actual, (list, tuple, np.ndarray)) else actual
-    assert_equal(actual, expected, "greedy_decode tokens",
-                 case(cell_type, V=V, max_len=max_len, H=H), hint=hint)
+    assert_equal(
+        actual,
+        expected,
+        "greedy_decode tokens",
+        case(cell_type, V=V, max_len=max_len, H=H),
+        hint=hint,
+    )
     return expected
 
 

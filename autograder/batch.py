@@ -1,0 +1,94 @@
+"""Grade a whole class: every submission in a folder, in parallel.
+
+Two layouts are understood: nbgrader's `submitted/<student>/<assignment>/<notebook>.ipynb`,
+and a flat folder of notebooks, one per student (the student is the file's name). Each
+submission's results.json and feedback are written as soon as it is graded, and the
+gradebook at the end; a broken submission never stops the batch, and running the batch
+again rewrites the same files.
+"""
+
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from autograder.engine import GradeResult, NotebookError, grade_notebook
+from autograder.registry import assignments
+from autograder.report import write_gradebook, write_submission_outputs
+
+
+@dataclass(frozen=True)
+class Submission:
+    student: str
+    assignment: str  # None when it is to be inferred from the notebook
+    path: Path
+
+
+def find_submissions(folder, assignment=None):
+    """The submissions in `folder`, in either layout, sorted by student and assignment."""
+    folder = Path(folder)
+    if (folder / "submitted").is_dir():
+        folder = folder / "submitted"
+    known = assignments()
+    found = []
+    for path in sorted(folder.glob("*/*/*.ipynb")):
+        student, assignment_dir = path.parent.parent.name, path.parent.name
+        if assignment_dir in known and ".ipynb_checkpoints" not in path.parts:
+            if assignment in (None, assignment_dir):
+                found.append(Submission(student, assignment_dir, path))
+    if not found:
+        found = [Submission(path.stem, assignment, path) for path in sorted(folder.glob("*.ipynb"))]
+    return found
+
+
+def grade_submission(submission, limits):
+    """Grade one submission; a notebook of unknown assignment gets a result that says so."""
+    try:
+        return grade_notebook(submission.path, submission.assignment, limits)
+    except NotebookError as error:
+        result = GradeResult(str(submission.path), "unknown", messages=[str(error)])
+        result.status = "unknown assignment"
+        return result
+
+
+def _start_grader_process():
+    import torch  # the oracles' import, paid once per grader process
+
+    torch.set_num_threads(1)
+
+
+def grade_class(submissions, out, limits, jobs=None, feedback_format="md", progress=True):
+    """Grade every submission with `jobs` processes; returns the gradebook rows."""
+    jobs = jobs or os.cpu_count() or 1
+    rows = []
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_grader_process) as pool:
+        futures = {pool.submit(grade_submission, sub, limits): sub for sub in submissions}
+        bar = tqdm(total=len(futures), unit="notebook", disable=not progress, desc="grading")
+        for future in as_completed(futures):
+            submission = futures[future]
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 (a grader process lost: say so, go on)
+                message = f"Internal grader error, please report it: {type(error).__name__}"
+                result = GradeResult(str(submission.path), submission.assignment or "unknown")
+                result.messages.append(message)
+                result.status = "grader error"
+            folder = Path(out) / submission.student / result.assignment
+            write_submission_outputs(folder, result, submission.student, feedback_format)
+            rows.append(
+                {
+                    "student": submission.student,
+                    "assignment": result.assignment,
+                    "score": f"{result.score:g}",
+                    "max_score": f"{result.max_score:g}",
+                    "status": result.status,
+                }
+            )
+            bar.update()
+        bar.close()
+    write_gradebook(Path(out) / "gradebook.csv", rows)
+    return rows

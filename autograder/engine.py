@@ -1,0 +1,199 @@
+"""Grade one notebook: read it, run its cells in a sandbox, run the assignment's suite.
+
+Whatever the notebook holds, `grade_notebook` returns a `GradeResult`: a file that is not
+a notebook, a missing function, a crash, a hang or a flood of output in learner code all
+become feedback on the tests they affect, never an exception from the grader.
+"""
+
+import json
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.compare import CheckFailed
+from autograder.errors import LearnerError, NotAttempted
+from autograder.registry import assignments, suite
+from autograder.sandbox import Cell, Limits, RemoteSubmission, Sandbox
+
+SKIP_TAGS = {"skip-grading"}
+
+
+class NotebookError(Exception):
+    """The file cannot be read as a notebook; the message says why, for the learner."""
+
+
+@dataclass
+class TestResult:
+    name: str
+    description: str
+    score: float
+    max_score: float
+    visible: bool
+    output: str
+
+
+@dataclass
+class GradeResult:
+    notebook: str
+    assignment: str
+    tests: list = field(default_factory=list)
+    messages: list = field(default_factory=list)  # feedback about the notebook as a whole
+    status: str = "graded"  # or "unreadable", "unknown assignment", "grader error"
+    seconds: float = 0.0
+
+    @property
+    def score(self):
+        return sum(test.score for test in self.tests)
+
+    @property
+    def max_score(self):
+        return sum(test.max_score for test in self.tests)
+
+    def to_dict(self):
+        return asdict(self) | {"score": self.score, "max_score": self.max_score}
+
+
+def read_notebook(path):
+    """The notebook at `path` as a dict, or NotebookError with a message for the learner."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise NotebookError(f"could not read {path.name}: {error.strerror}") from None
+    try:
+        notebook = json.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise NotebookError(f"{path.name} is not a text file, so it is not a notebook") from None
+    except json.JSONDecodeError as error:
+        raise NotebookError(
+            f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno}: "
+            f"{error.msg}); it may have been cut off while saving. Open it in JupyterLab, "
+            "save it again, and hand in the saved file."
+        ) from None
+    if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
+        raise NotebookError(
+            f"{path.name} is JSON but not a Jupyter notebook (no list of cells); "
+            "hand in the .ipynb file you worked in."
+        )
+    return notebook
+
+
+def _text(source):
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def is_check_cell(cell):
+    """An nbgrader test cell, or any cell that calls the course's checks: the grader runs
+    its own copy of every test, so the notebook's copies (edited or not) are not run."""
+    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    if nbgrader.get("grade") and not nbgrader.get("solution"):
+        return True
+    return "autograder.checks" in _text(cell.get("source", ""))
+
+
+def python_source(source):
+    """Cell text as plain Python: IPython magics and `!commands` become harmless calls."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:  # without IPython, magics stay and show up as syntax errors
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:  # noqa: BLE001 (a cell IPython cannot parse stays as it is)
+        return source
+
+
+def gradable_cells(notebook):
+    """The code cells to run when grading: not checks, not tagged skip-grading."""
+    cells = []
+    for index, cell in enumerate(notebook["cells"], start=1):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        if SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])) or is_check_cell(cell):
+            continue
+        cells.append(Cell(index, python_source(_text(cell.get("source", "")))))
+    return cells
+
+
+def infer_assignment(path, notebook=None):
+    """The assignment a notebook belongs to: from its name, its folder, or its cells."""
+    path = Path(path)
+    known = assignments()
+    for candidate in (path.stem, path.parent.name):
+        if candidate in known:
+            return candidate
+    if notebook:
+        grade_ids = {
+            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            for cell in notebook["cells"]
+            if isinstance(cell, dict)
+        }
+        overlap = {name: len(grade_ids & {t.name for t in suite(name)}) for name in known}
+        best = max(overlap, key=overlap.get)
+        if overlap[best]:
+            return best
+    return None
+
+
+def failed(test, output):
+    return TestResult(test.name, test.description, 0.0, test.points, test.visible, output)
+
+
+def run_test(test, sandbox, limits):
+    """Run one graded test on the sandboxed submission; always returns a TestResult."""
+    try:
+        sandbox.ready()
+        test.function(RemoteSubmission(sandbox, limits.test_seconds))
+    except NotAttempted as error:
+        return failed(test, f"Not attempted: {error}")
+    except (CheckFailed, LearnerError) as error:
+        return failed(test, str(error))
+    except Exception as error:  # noqa: BLE001 (a value the checks could not even compare)
+        return failed(
+            test, f"The value returned could not be checked: {type(error).__name__}: {error}"
+        )
+    return TestResult(
+        test.name, test.description, test.points, test.points, test.visible, "Passed."
+    )
+
+
+def notebook_messages(sandbox):
+    messages = []
+    for index, why in sorted(sandbox.skipped.items()):
+        messages.append(f"Cell {index} was skipped while grading: {why}.")
+    for index, error in sorted(sandbox.cell_errors.items()):
+        if index not in sandbox.skipped:
+            messages.append(f"Cell {index} raised an error while grading:\n{error}")
+    return messages
+
+
+DEFAULT_LIMITS = Limits()
+
+
+def grade_notebook(path, assignment=None, limits=DEFAULT_LIMITS):
+    """Grade the notebook at `path` against the suite of `assignment` (inferred if None)."""
+    started = time.monotonic()
+    try:
+        notebook = read_notebook(path)
+    except NotebookError as error:
+        notebook, problem = None, str(error)
+    else:
+        problem = None
+    assignment = assignment or infer_assignment(path, notebook)
+    if assignment is None:
+        raise NotebookError(
+            f"cannot tell which assignment {Path(path).name} is; name it with --assignment "
+            f"(one of {', '.join(assignments())})"
+        )
+    tests = suite(assignment)
+    result = GradeResult(str(path), assignment)
+    if problem:
+        result.messages.append(problem)
+        result.status = "unreadable"
+        result.tests = [failed(test, f"Not graded: {problem}") for test in tests]
+    else:
+        with Sandbox(gradable_cells(notebook), limits) as sandbox:
+            result.tests = [run_test(test, sandbox, limits) for test in tests]
+            result.messages = notebook_messages(sandbox)
+    result.seconds = round(time.monotonic() - started, 3)
+    return result

@@ -1,0 +1,294 @@
+"""The sandbox: learner code in a process of its own, watched by the grader.
+
+The learner's process starts with Python's isolated mode (no user site, no current
+folder, no PYTHONPATH), in an empty scratch folder, with limits on memory, file size and
+core dumps. It receives the grader-side modules it needs as source text, so the
+repository is never on its import path. The grader waits on every answer with a
+deadline; a process that runs past one, or dies, is killed and started again, skipping
+the cell that killed it, so one bad cell or call costs only what depends on it.
+"""
+
+import importlib
+import inspect
+import os
+import select
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from autograder import errors
+from autograder.plain import decode, encode
+from autograder.submission import Submission
+
+WORKER_MODULES = ("autograder.plain", "autograder.errors", "autograder.probes", "autograder.worker")
+MAX_MESSAGE_BYTES = 256 << 20
+
+BOOT = r"""
+import os, resource, sys, types
+read_fd, write_fd, memory_bytes = (int(arg) for arg in sys.argv[1:4])
+resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
+def read_exactly(size):
+    data = b""
+    while len(data) < size:
+        chunk = os.read(read_fd, size - len(data))
+        if not chunk:
+            raise SystemExit(3)
+        data += chunk
+    return data
+sources = read_exactly(int.from_bytes(read_exactly(8), "big")).decode().split("\0")
+package = types.ModuleType("autograder")
+package.__path__ = []
+sys.modules["autograder"] = package
+for name, source in zip(sources[::2], sources[1::2]):
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    setattr(package, name.rpartition(".")[2], module)
+    exec(compile(source, "<grader:" + name + ">", "exec"), module.__dict__)
+sys.modules["autograder.worker"].main(read_fd, write_fd)
+"""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How much time and memory learner code may use. All are settings."""
+
+    test_seconds: float = 20.0  # one graded test, all its calls together
+    cell_seconds: float = 30.0  # one notebook cell, when the notebook is loaded
+    notebook_seconds: float = 300.0  # everything, loading and tests
+    memory_mb: int = 2048  # the learner process's address space
+
+
+@dataclass
+class Cell:
+    index: int  # the cell's position in the notebook, as the learner sees it (from 1)
+    source: str
+
+
+class _Stopped(Exception):
+    """The learner process ran past a deadline or died; `reason` says which."""
+
+    def __init__(self, reason, timed_out):
+        super().__init__(reason)
+        self.reason, self.timed_out = reason, timed_out
+
+
+def _worker_sources():
+    parts = []
+    for name in WORKER_MODULES:
+        parts += [name, inspect.getsource(importlib.import_module(name))]
+    return "\0".join(parts).encode()
+
+
+def describe_exit(returncode, limits):
+    if returncode is None:
+        return "the process stopped answering"
+    if returncode < 0:
+        signal_name = signal.Signals(-returncode).name
+        if -returncode == signal.SIGSEGV:
+            return "the process crashed with a segmentation fault (SIGSEGV)"
+        return f"the process was ended by {signal_name}"
+    return f"the process exited with status {returncode} (sys.exit or os._exit?)"
+
+
+@dataclass
+class Sandbox:
+    """A learner process that has run the notebook's cells and answers probes."""
+
+    cells: list
+    limits: Limits = field(default_factory=Limits)
+    skipped: dict = field(default_factory=dict)  # cell index -> why it was skipped
+    cell_errors: dict = field(default_factory=dict)  # cell index -> its error
+    process: subprocess.Popen = None
+
+    def __post_init__(self):
+        self.deadline = time.monotonic() + self.limits.notebook_seconds
+        self.scratch = tempfile.TemporaryDirectory(prefix="autograder-")
+        self.next_id = 0
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.stop()
+        self.scratch.cleanup()
+
+    # The process.
+
+    def start(self):
+        grader_read, worker_write = os.pipe()
+        worker_read, grader_write = os.pipe()
+        environment = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": self.scratch.name,
+            "MPLBACKEND": "Agg",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0",
+            "PYTHONDONTWRITEBYTECODE": "1",
+        }
+        arguments = [str(worker_read), str(worker_write), str(self.limits.memory_mb << 20)]
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-c", BOOT, *arguments],
+            pass_fds=(worker_read, worker_write),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            cwd=self.scratch.name,
+            env=environment,
+            start_new_session=True,  # its own process group, killed as a whole
+        )
+        os.close(worker_read)
+        os.close(worker_write)
+        self.read_fd, self.write_fd = grader_read, grader_write
+        sources = _worker_sources()
+        self._write(len(sources).to_bytes(8, "big") + sources)
+
+    def stop(self):
+        if self.process is None:
+            return
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.process.wait()
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+        self.process = None
+
+    def _write(self, data):
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.write_fd, view) :]
+        except OSError:
+            pass  # the process died; the next read says how
+
+    def send(self, message):
+        data = encode(message)
+        self._write(len(data).to_bytes(8, "big") + data)
+
+    def receive(self, deadline):
+        """The next message, or _Stopped if the deadline passes or the process dies."""
+        length = int.from_bytes(self._read_exactly(8, deadline), "big")
+        if length > MAX_MESSAGE_BYTES:
+            raise _Stopped("the process sent an answer too large to read", timed_out=False)
+        try:
+            return decode(self._read_exactly(length, deadline))
+        except (ValueError, UnicodeDecodeError):
+            raise _Stopped("the process sent a garbled answer", timed_out=False) from None
+
+    def _read_exactly(self, size, deadline):
+        data = bytearray()
+        while len(data) < size:
+            remaining = deadline - time.monotonic()
+            ready, _, _ = select.select([self.read_fd], [], [], max(remaining, 0))
+            if not ready:
+                raise _Stopped("ran past its time limit", timed_out=True)
+            chunk = os.read(self.read_fd, min(size - len(data), 1 << 20))
+            if not chunk:
+                self.process.wait()
+                reason = describe_exit(self.process.returncode, self.limits)
+                raise _Stopped(reason, timed_out=False)
+            data += chunk
+        return bytes(data)
+
+    # Loading the notebook.
+
+    def ready(self):
+        """Start the process and run the cells, skipping each cell that kills it."""
+        while self.process is None:
+            if time.monotonic() > self.deadline:
+                raise errors.TimeLimit(self._notebook_time_message())
+            self.start()
+            try:
+                self._load()
+            except _Stopped:
+                self.stop()
+
+    def _load(self):
+        cells = [cell for cell in self.cells if cell.index not in self.skipped]
+        self.send({"op": "load", "cells": [{"index": c.index, "source": c.source} for c in cells]})
+        current = None
+        while True:
+            cell_deadline = min(time.monotonic() + self.limits.cell_seconds, self.deadline)
+            try:
+                message = self.receive(cell_deadline)
+            except _Stopped as stopped:
+                if current is None:
+                    reason = f"the grader could not start Python: {stopped.reason}"
+                    raise errors.Crash(reason) from None
+                if stopped.timed_out:
+                    why = f"it ran past the time limit of {self.limits.cell_seconds:g} s per cell"
+                else:
+                    why = f"it stopped the Python process: {stopped.reason}"
+                self.skipped[current] = why
+                raise
+            if message["event"] == "cell_start":
+                current = message["index"]
+            elif message["event"] == "cell_done" and message["error"]:
+                self.cell_errors.setdefault(message["index"], message["error"])
+            elif message["event"] == "loaded":
+                return
+
+    def _notebook_time_message(self):
+        return (
+            f"the notebook ran past its total time limit of {self.limits.notebook_seconds:g} s; "
+            "the remaining tests were not run"
+        )
+
+    # Probes.
+
+    def probe(self, probe_name, args, kwargs, deadline):
+        """Run a probe in the learner process; its value, or a LearnerError."""
+        self.ready()
+        self.next_id += 1
+        self.send(
+            {
+                "op": "probe",
+                "id": self.next_id,
+                "probe": probe_name,
+                "args": list(args),
+                "kwargs": kwargs,
+            }
+        )
+        name = args[0] if args and isinstance(args[0], str) else probe_name
+        try:
+            reply = self.receive(min(deadline, self.deadline))
+        except _Stopped as stopped:
+            self.stop()
+            if not stopped.timed_out:
+                memory = f" (the memory limit is {self.limits.memory_mb} MB)"
+                raise errors.Crash(f"calling `{name}`, {stopped.reason}{memory}") from None
+            if time.monotonic() >= self.deadline:
+                raise errors.TimeLimit(self._notebook_time_message()) from None
+            raise errors.TimeLimit(
+                f"`{name}` ran past the time limit of {self.limits.test_seconds:g} s for this test "
+                "(an infinite loop, or far too much work?)"
+            ) from None
+        if not isinstance(reply, dict) or reply.get("id") != self.next_id:
+            self.stop()
+            raise errors.Crash(f"calling `{name}`, the process sent an unexpected answer")
+        if reply["ok"]:
+            return reply["value"]
+        error_class = getattr(errors, str(reply.get("kind")), None)
+        if not (isinstance(error_class, type) and issubclass(error_class, errors.LearnerError)):
+            error_class = errors.RaisedException
+        if error_class is errors.RaisedException:
+            raise errors.RaisedException(str(reply["message"]), str(reply.get("exception_type")))
+        raise error_class(str(reply["message"]))
+
+
+class RemoteSubmission(Submission):
+    """A submission whose probes run in a sandbox, each test within its time limit."""
+
+    def __init__(self, sandbox, test_seconds):
+        self.sandbox = sandbox
+        self.deadline = time.monotonic() + test_seconds
+
+    def probe(self, probe_name, *args, **kwargs):
+        return self.sandbox.probe(probe_name, args, kwargs, self.deadline)

@@ -1,0 +1,155 @@
+"""The learner's process: run the notebook's cells, then answer probe requests.
+
+This module runs inside the sandbox (see `autograder.sandbox`), loaded from its source
+text together with `plain`, `errors` and `probes`; nothing else of the grader, and not
+the reference solutions, can be imported there. Messages to and from the grader are
+length-prefixed `plain.encode` frames on two pipes.
+"""
+
+import builtins
+import io
+import linecache
+import os
+import sys
+import traceback
+
+from autograder.errors import LearnerError
+from autograder.plain import decode, encode
+from autograder.probes import run_probe
+
+OUTPUT_KEPT = 4000  # characters of printed output kept per cell or call
+BLOCKED_PACKAGES = ("solutions", "autograder")
+
+
+class BlockedImports:
+    """A meta-path finder that keeps the grader's own packages out of reach."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in BLOCKED_PACKAGES:
+            raise ModuleNotFoundError(f"No module named {name!r} (not available while grading)")
+        return None
+
+
+class CappedOutput(io.TextIOBase):
+    """A stdout that keeps the first characters written and counts the rest."""
+
+    def __init__(self):
+        self.kept, self.dropped = [], 0
+
+    def write(self, text):
+        room = OUTPUT_KEPT - sum(map(len, self.kept))
+        self.kept.append(text[: max(room, 0)])
+        self.dropped += max(len(text) - max(room, 0), 0)
+        return len(text)
+
+    def take(self):
+        text = "".join(self.kept)
+        if self.dropped:
+            text += f"\n[... {self.dropped} more characters of output not kept]"
+        self.kept, self.dropped = [], 0
+        return text
+
+
+class Shell:
+    """Stands in for IPython's shell, so that magics and `!commands` do nothing."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    run_cell_magic = system = getoutput = run_line_magic
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+class Channel:
+    def __init__(self, read_fd, write_fd):
+        self.read_fd, self.write_fd = read_fd, write_fd
+
+    def receive(self):
+        length = int.from_bytes(self._read_exactly(8), "big")
+        return decode(self._read_exactly(length))
+
+    def send(self, message):
+        data = encode(message)
+        os.write(self.write_fd, len(data).to_bytes(8, "big"))
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.write_fd, view) :]
+
+    def _read_exactly(self, size):
+        chunks = []
+        while size:
+            chunk = os.read(self.read_fd, size)
+            if not chunk:
+                raise EOFError
+            chunks.append(chunk)
+            size -= len(chunk)
+        return b"".join(chunks)
+
+
+def learner_traceback(error):
+    """The traceback of an error in a cell, with only the learner's own frames."""
+    frames = [
+        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")
+    ]
+    lines = traceback.format_list(frames[-6:]) + traceback.format_exception_only(type(error), error)
+    return "".join(lines).rstrip()
+
+
+def run_cells(cells, namespace, channel, output):
+    """Run each cell in its own try, so that one broken cell does not stop the rest."""
+    for cell in cells:
+        channel.send({"event": "cell_start", "index": cell["index"]})
+        filename = f"<cell {cell['index']}>"
+        linecache.cache[filename] = (
+            len(cell["source"]),
+            None,
+            cell["source"].splitlines(True),
+            filename,
+        )
+        error = None
+        try:
+            exec(compile(cell["source"], filename, "exec"), namespace)
+        except SyntaxError as syntax_error:
+            error = "".join(traceback.format_exception_only(SyntaxError, syntax_error)).rstrip()
+        except BaseException as raised:  # noqa: BLE001 (SystemExit and KeyboardInterrupt too)
+            error = learner_traceback(raised)
+        channel.send(
+            {"event": "cell_done", "index": cell["index"], "error": error, "output": output.take()}
+        )
+    channel.send({"event": "loaded"})
+
+
+def answer(request, namespace, output):
+    """Run one probe request and describe the outcome as a plain message."""
+    reply = {"id": request["id"]}
+    try:
+        reply["value"] = run_probe(namespace, request["probe"], request["args"], request["kwargs"])
+        reply["ok"] = True
+    except LearnerError as error:
+        reply.update(ok=False, kind=type(error).__name__, message=str(error))
+        reply["exception_type"] = getattr(error, "exception_type", "")
+    except BaseException as error:  # noqa: BLE001 (sys.exit or KeyboardInterrupt in learner code)
+        name = request["args"][0] if request["args"] else request["probe"]
+        message = f"`{name}` raised {type(error).__name__}:\n{learner_traceback(error)}"
+        reply.update(ok=False, kind="RaisedException", message=message)
+        reply["exception_type"] = type(error).__name__
+    reply["output"] = output.take()
+    return reply
+
+
+def main(read_fd, write_fd):
+    sys.meta_path.insert(0, BlockedImports())
+    channel = Channel(read_fd, write_fd)
+    output = CappedOutput()
+    sys.stdout = sys.stderr = output
+    namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": Shell}
+    request = channel.receive()
+    run_cells(request["cells"], namespace, channel, output)
+    while True:
+        try:
+            request = channel.receive()
+        except EOFError:
+            return
+        channel.send(answer(request, namespace, output))
