@@ -6,7 +6,7 @@ verdict, or raises `CheckFailed` whose message says what to look at.
 """
 
 from autograder.compare import CheckFailed
-from autograder.errors import LearnerError
+from autograder.errors import LearnerError, NotAttempted
 from autograder.registry import find_test, points_text
 from autograder.submission import LocalSubmission
 
@@ -16,6 +16,9 @@ def run_test(name, namespace):
     test = find_test(name)
     try:
         test.function(LocalSubmission(namespace))
+    except NotAttempted as error:
+        # nbgrader's convention: an unfinished stub stops the notebook with this error.
+        raise NotImplementedError(f"{test.description}\n  {error}") from None
     except LearnerError as error:
         raise CheckFailed(f"{test.description}\n  {error}") from None
     except CheckFailed as error:

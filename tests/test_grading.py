@@ -1,0 +1,72 @@
+"""Grading the course's own notebooks: release, source and the sample class."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from autograder.batch import find_submissions, grade_class
+from autograder.engine import grade_notebook
+from autograder.registry import suite
+from autograder.sandbox import Limits
+from tests.conftest import REPO, built_assignments
+
+
+@pytest.mark.parametrize("assignment", built_assignments())
+def test_release_scores_zero_with_a_line_per_test(assignment):
+    """Check that the release as-is gets 0, each test saying it was not attempted."""
+    result = grade_notebook(REPO / "release" / assignment / f"{assignment}.ipynb")
+    assert result.assignment == assignment
+    assert result.score == 0 and result.max_score == sum(t.points for t in suite(assignment))
+    assert len(result.tests) == len(suite(assignment))
+    assert all(test.output.startswith("Not attempted") for test in result.tests)
+
+
+@pytest.mark.parametrize("assignment", built_assignments())
+def test_source_scores_full_marks(assignment):
+    """Check that the instructor notebook, solutions filled in, gets every point."""
+    result = grade_notebook(REPO / "source" / assignment / f"{assignment}.ipynb")
+    failures = [(t.name, t.output) for t in result.tests if t.score < t.max_score]
+    assert failures == [] and result.score == result.max_score > 0
+    assert result.messages == []
+
+
+def test_sample_class_15(tmp_path):
+    """Check the sample class of notebook 15: each learner gets what their work earns."""
+    submissions = find_submissions(REPO / "samples" / "submitted", "15_encoder_decoder")
+    rows = grade_class(submissions, tmp_path, Limits(), jobs=2, progress=False)
+    scores = {row["student"]: float(row["score"]) for row in rows}
+    full = sum(t.points for t in suite("15_encoder_decoder"))
+    assert scores["ada"] == full
+    assert 0 < scores["ben"] < full
+    assert 0 < scores["cy"] < full
+    assert scores["dee"] == 0 and scores["eli"] == 0
+    cy = json.loads((tmp_path / "cy" / "15_encoder_decoder" / "results.json").read_text())
+    lstm = next(t for t in cy["tests"] if t["number"] == "test_cell_step_lstm")
+    assert lstm["score"] == 0 and "gate rows" in lstm["output"]
+    eli = json.loads((tmp_path / "eli" / "15_encoder_decoder" / "results.json").read_text())
+    assert eli["score"] == 0 and "not valid JSON" in eli["output"]
+    assert (tmp_path / "gradebook.csv").read_text().count("\n") == len(submissions) + 1
+    assert (tmp_path / "ada" / "15_encoder_decoder" / "feedback.md").exists()
+
+
+def test_cli_grades_one_notebook_into_gradescope_results(tmp_path):
+    """Check `python -m autograder grade NOTEBOOK --results FILE`: exit 0, results.json."""
+    results = tmp_path / "results.json"
+    notebook = REPO / "release" / "15_encoder_decoder" / "15_encoder_decoder.ipynb"
+    command = [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        str(notebook),
+        "--results",
+        str(results),
+    ]
+    finished = subprocess.run(command, capture_output=True, text=True, cwd=REPO)
+    assert finished.returncode == 0, finished.stderr
+    data = json.loads(results.read_text())
+    assert data["score"] == 0
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(data["tests"][0])
+    assert "total: 0 / " in finished.stdout
