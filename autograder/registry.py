@@ -40,7 +40,7 @@ def graded(points, visible=False):
             name=function.__name__,
             points=points,
             visible=visible,
-            description=doc[0] if doc else function.__name__,
+            description=doc[0].rstrip(".") if doc else function.__name__,
             function=function,
         )
         return function

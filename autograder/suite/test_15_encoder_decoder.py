@@ -22,6 +22,7 @@ from autograder.suite import recurrent_oracle as oracle
 
 SOLUTIONS = "solutions.seq2seq"
 CELL_TYPES = ("rnn", "lstm", "gru")
+USES_CELL_STEP = " (this uses your cell_step: if a cell_step check fails, fix that first)"
 
 HINTS = {
     "rnn": "h' = tanh(W_ih @ x + b_ih + W_hh @ h + b_hh): both biases count.",
@@ -132,6 +133,7 @@ def check_encoder(sub, cell_type, T, D, H, seed):
     actual = sub.call("encoder_forward", X_seq, h0, params, cell_type)
     _, expected = oracle.run_layer(cell_type, params, X_seq, h0)
     hint = "start from h0, call cell_step once per row of X_seq, return the last state"
+    hint += USES_CELL_STEP
     assert_state_close(
         actual, expected, "encoder_forward", case(cell_type, T=T, D=D, H=H), cell_type, hint=hint
     )
@@ -163,7 +165,7 @@ def check_decoder(sub, cell_type, T, D, H, V, seed):
     h_context = context[0] if cell_type == "lstm" else context
     lagging = np.vstack([h_context, outputs[:-1]]) @ params["W_out"].T + params["b_out"]
     hint = "start from the context vector, step over the rows of Y_seq, and emit "
-    hint += "W_out @ h_t + b_out after each step"
+    hint += "W_out @ h_t + b_out after each step" + USES_CELL_STEP
     if matching_variant(actual, {"lag": lagging}):
         hint = "your logits lag one step: emit them after the cell step, not before"
     where = case(cell_type, T=T, D=D, H=H, V=V)
@@ -261,7 +263,7 @@ def check_greedy(sub, cell_type, D, H, V, max_len, seed):
     expected = oracle.greedy_tokens(context, embedding, start, end, max_len, params, cell_type)
     hint = (
         "feed embedding[previous token] to cell_step, take the argmax of the logits, "
-        "stop after end_token or max_len tokens; leave out the start token"
+        "stop after end_token or max_len tokens; leave out the start token" + USES_CELL_STEP
     )
     actual = [int(t) for t in actual] if isinstance(actual, (list, tuple, np.ndarray)) else actual
     assert_equal(

@@ -263,8 +263,8 @@ accuracy_axis.legend()
 plt.show()
 
 # %% [markdown]
-# Read the right-hand plot. Short sequences come back perfectly, long ones fall apart, and
-# lengths never seen in training fail most. The decoder sees the input only through one
+# Read the right-hand plot. Short sequences come back perfectly; from about six digits on,
+# accuracy falls, and sequences longer than any seen in training almost always fail. The decoder sees the input only through one
 # `H`-dimensional vector, written once, at the end of the encoder: every digit has to
 # survive in it, and the first digit, which the decoder needs first, was written longest
 # ago. This is the **bottleneck** of the encoder-decoder without attention.
