@@ -166,6 +166,10 @@ def notebook_cell(cell, index, where):
 def instructor_notebook(assignment):
     """The source notebook of `assignment`, built from its .pct.py text."""
     path = REPO / "source" / assignment / f"{assignment}.pct.py"
+    if not path.exists():
+        raise BuildError(
+            f"{assignment} has a suite but no notebook text at {path.relative_to(REPO)}"
+        )
     cells = parse_percent(path.read_text())
     notebook = nbformat.v4.new_notebook()
     notebook.metadata["kernelspec"] = {
