@@ -34,19 +34,23 @@ class CappedOutput(io.TextIOBase):
     """A stdout that keeps the first characters written and counts the rest."""
 
     def __init__(self):
-        self.kept, self.dropped = [], 0
+        self.kept, self.room, self.dropped = [], OUTPUT_KEPT, 0
 
     def write(self, text):
-        room = OUTPUT_KEPT - sum(map(len, self.kept))
-        self.kept.append(text[: max(room, 0)])
-        self.dropped += max(len(text) - max(room, 0), 0)
+        """Keep what fits; only count the rest (each write costs O(len(text)))."""
+        text = str(text)
+        kept = text[: self.room]
+        if kept:
+            self.kept.append(kept)
+            self.room -= len(kept)
+        self.dropped += len(text) - len(kept)
         return len(text)
 
     def take(self):
         text = "".join(self.kept)
         if self.dropped:
             text += f"\n[... {self.dropped} more characters of output not kept]"
-        self.kept, self.dropped = [], 0
+        self.kept, self.room, self.dropped = [], OUTPUT_KEPT, 0
         return text
 
 
