@@ -19,6 +19,7 @@ from autograder.probes import run_probe
 
 OUTPUT_KEPT = 4000  # characters of printed output kept per cell or call
 BLOCKED_PACKAGES = ("solutions", "autograder")
+CODE_CELL_MAGICS = {"time", "timeit", "capture", "prun"}  # cell magics that run their body
 
 
 class BlockedImports:
@@ -55,12 +56,25 @@ class CappedOutput(io.TextIOBase):
 
 
 class Shell:
-    """Stands in for IPython's shell, so that magics and `!commands` do nothing."""
+    """Stands in for IPython's shell: `%%time`, `%%capture` and the like run their code
+    (a learner may time the cell that defines a function); other magics and `!commands`
+    do nothing."""
 
-    def run_line_magic(self, *args, **kwargs):
+    def __init__(self, namespace):
+        self.namespace = namespace
+
+    def run_cell_magic(self, magic, line, body, *args, **kwargs):
+        if magic in CODE_CELL_MAGICS:
+            exec(compile(body, f"<cell magic %%{magic}>", "exec"), self.namespace)
+
+    def run_line_magic(self, magic, line, *args, **kwargs):
+        if magic == "time":  # `%time y = f(x)` assigns y
+            exec(compile(line, "<cell magic %time>", "exec"), self.namespace)
+
+    def system(self, *args, **kwargs):
         return None
 
-    run_cell_magic = system = getoutput = run_line_magic
+    getoutput = system
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
@@ -148,7 +162,9 @@ def main(read_fd, write_fd):
     channel = Channel(read_fd, write_fd)
     output = CappedOutput()
     sys.stdout = sys.stderr = output
-    namespace = {"__name__": "__main__", "__builtins__": builtins, "get_ipython": Shell}
+    namespace = {"__name__": "__main__", "__builtins__": builtins}
+    shell = Shell(namespace)
+    namespace["get_ipython"] = lambda: shell
     request = channel.receive()
     run_cells(request["cells"], namespace, channel, output)
     while True:
