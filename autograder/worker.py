@@ -12,6 +12,7 @@ import linecache
 import os
 import sys
 import traceback
+from importlib.machinery import PathFinder
 
 from autograder.errors import LearnerError
 from autograder.plain import decode, encode
@@ -19,6 +20,7 @@ from autograder.probes import run_probe
 
 OUTPUT_KEPT = 4000  # characters of printed output kept per cell or call
 BLOCKED_PACKAGES = ("solutions", "autograder")
+EDITABLE_PREFIX = "__editable__"  # pip's editable installs: finder modules and path hooks
 CODE_CELL_MAGICS = {"time", "timeit", "capture", "prun"}  # cell magics that run their body
 
 
@@ -26,9 +28,34 @@ class BlockedImports:
     """A meta-path finder that keeps the grader's own packages out of reach."""
 
     def find_spec(self, name, path=None, target=None):
-        if name.partition(".")[0] in BLOCKED_PACKAGES:
+        top = name.partition(".")[0]
+        if top in BLOCKED_PACKAGES or top.startswith(EDITABLE_PREFIX):
             raise ModuleNotFoundError(f"No module named {name!r} (not available while grading)")
         return None
+
+
+def finds_grader(finder):
+    """Whether a meta-path finder can find one of the grader's packages."""
+    try:
+        return any(finder.find_spec(name, None) is not None for name in BLOCKED_PACKAGES)
+    except Exception:  # noqa: BLE001 (a finder that fails to look finds nothing)
+        return False
+
+
+def close_routes_to_grader():
+    """Take out the import routes to the grader's packages that the environment set up:
+    an editable install's finder and path hook, a path entry holding the repository.
+    Then a learner who takes BlockedImports off sys.meta_path still finds nothing."""
+    sys.meta_path[:] = [f for f in sys.meta_path if f is PathFinder or not finds_grader(f)]
+    sys.path[:] = [
+        entry
+        for entry in sys.path
+        if not entry.startswith(EDITABLE_PREFIX)
+        and not any(os.path.isdir(os.path.join(entry, name)) for name in BLOCKED_PACKAGES)
+    ]
+    sys.path_importer_cache.clear()
+    for name in [name for name in sys.modules if name.startswith(EDITABLE_PREFIX)]:
+        del sys.modules[name]
 
 
 class CappedOutput(io.TextIOBase):
@@ -158,6 +185,7 @@ def answer(request, namespace, output):
 
 
 def main(read_fd, write_fd):
+    close_routes_to_grader()
     sys.meta_path.insert(0, BlockedImports())
     channel = Channel(read_fd, write_fd)
     output = CappedOutput()
