@@ -79,13 +79,24 @@ def read_notebook(path):
 
 
 def _text(source):
-    return "".join(source) if isinstance(source, list) else str(source)
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
+
+
+def _field(mapping, key):
+    """mapping[key] if it is a dict, else {}: a notebook edited by hand may hold anything."""
+    value = mapping.get(key) if isinstance(mapping, dict) else None
+    return value if isinstance(value, dict) else {}
+
+
+def _tags(cell):
+    tags = _field(cell, "metadata").get("tags")
+    return {tag for tag in tags if isinstance(tag, str)} if isinstance(tags, list) else set()
 
 
 def is_check_cell(cell):
     """An nbgrader test cell, or any cell that calls the course's checks: the grader runs
     its own copy of every test, so the notebook's copies (edited or not) are not run."""
-    nbgrader = cell.get("metadata", {}).get("nbgrader", {})
+    nbgrader = _field(_field(cell, "metadata"), "nbgrader")
     if nbgrader.get("grade") and not nbgrader.get("solution"):
         return True
     return "autograder.checks" in _text(cell.get("source", ""))
@@ -109,7 +120,7 @@ def gradable_cells(notebook):
     for index, cell in enumerate(notebook["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
-        if SKIP_TAGS & set(cell.get("metadata", {}).get("tags", [])) or is_check_cell(cell):
+        if SKIP_TAGS & _tags(cell) or is_check_cell(cell):
             continue
         cells.append(Cell(index, python_source(_text(cell.get("source", "")))))
     return cells
@@ -124,9 +135,8 @@ def infer_assignment(path, notebook=None):
             return candidate
     if notebook:
         grade_ids = {
-            cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            str(_field(_field(cell, "metadata"), "nbgrader").get("grade_id"))
             for cell in notebook["cells"]
-            if isinstance(cell, dict)
         }
         overlap = {name: len(grade_ids & {t.name for t in suite(name)}) for name in known}
         best = max(overlap, key=overlap.get)
