@@ -85,14 +85,20 @@ def _worker_sources():
 
 
 def describe_exit(returncode, limits):
+    """Why the learner process ended, for the learner; a crash by a signal may come from
+    running out of memory, so that one names the memory limit."""
     if returncode is None:
         return "the process stopped answering"
-    if returncode < 0:
+    if returncode >= 0:
+        return f"the process exited with status {returncode} (os._exit or sys.exit?)"
+    memory = f"; did it run out of memory? The limit is {limits.memory_mb} MB"
+    if -returncode == signal.SIGSEGV:
+        return "the process crashed with a segmentation fault (SIGSEGV" + memory + ")"
+    try:
         signal_name = signal.Signals(-returncode).name
-        if -returncode == signal.SIGSEGV:
-            return "the process crashed with a segmentation fault (SIGSEGV)"
-        return f"the process was ended by {signal_name}"
-    return f"the process exited with status {returncode} (sys.exit or os._exit?)"
+    except ValueError:
+        signal_name = f"signal {-returncode}"
+    return f"the process was ended by {signal_name} ({memory.lstrip('; ')})"
 
 
 @dataclass
@@ -262,8 +268,7 @@ class Sandbox:
         except _Stopped as stopped:
             self.stop()
             if not stopped.timed_out:
-                memory = f" (the memory limit is {self.limits.memory_mb} MB)"
-                raise errors.Crash(f"calling `{name}`, {stopped.reason}{memory}") from None
+                raise errors.Crash(f"calling `{name}`, {stopped.reason}") from None
             if time.monotonic() >= self.deadline:
                 raise errors.TimeLimit(self._notebook_time_message()) from None
             raise errors.TimeLimit(
