@@ -48,6 +48,9 @@ def grade_command(args):
         result = grade_notebook(target, args.assignment, limits)
     except NotebookError as error:
         print(f"cannot grade: {error}", file=sys.stderr)
+        if args.results:  # whoever reads the results learns why there is no score
+            failure = {"score": 0, "output": f"Not graded: {error}", "tests": []}
+            write_atomically(args.results, json.dumps(failure, indent=2))
         return 2
     print_result(result)
     if args.results:

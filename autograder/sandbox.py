@@ -185,7 +185,7 @@ class Sandbox:
             raise _Stopped("the process sent an answer too large to read", timed_out=False)
         try:
             return decode(self._read_exactly(length, deadline))
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):  # forged or garbled
             raise _Stopped("the process sent a garbled answer", timed_out=False) from None
 
     def _read_exactly(self, size, deadline):
