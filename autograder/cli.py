@@ -3,6 +3,7 @@
 python -m autograder grade NOTEBOOK --results results.json
 python -m autograder grade FOLDER --out grades/ --jobs 4
 python -m autograder build [--check]
+python -m autograder gradescope ASSIGNMENT --out dist/
 """
 
 import argparse
@@ -71,6 +72,12 @@ def build_command(args):
     return 0
 
 
+def gradescope_command(args):
+    from autograder import gradescope
+
+    return gradescope.build_command(args.assignment, args.out)
+
+
 def parser():
     commands = argparse.ArgumentParser(
         prog="python -m autograder",
@@ -112,6 +119,13 @@ def parser():
         "--check", action="store_true", help="list generated files that are stale; change nothing"
     )
     build_parser.set_defaults(run=build_command)
+
+    gradescope_parser = subcommands.add_parser(
+        "gradescope", help="build the autograder zip of an assignment for Gradescope"
+    )
+    gradescope_parser.add_argument("assignment", help="the assignment id")
+    gradescope_parser.add_argument("--out", default="dist", help="where the zip goes (dist/)")
+    gradescope_parser.set_defaults(run=gradescope_command)
     return commands
 
 
