@@ -88,16 +88,21 @@ def assert_state_close(actual, expected, what, case="", cell_type="rnn", **toler
     assert_close(actual[1], expected[1], f"{what}, c", case, **tolerances)
 
 
+def matches(actual, expected, atol=1e-8, rtol=1e-6):
+    """Whether `actual` has the shape of `expected` and equals it within tolerance."""
+    try:
+        assert_close(actual, expected, "", atol=atol, rtol=rtol)
+    except CheckFailed:
+        return False
+    return True
+
+
 def matching_variant(actual, variants, atol=1e-8, rtol=1e-6):
     """The name of the first of `variants` (name -> expected value) that `actual` matches.
 
     Variants are the outputs of classic mistakes, computed by the oracle; a match turns
     a bare "values differ" into a hint that names the mistake.
     """
-    for name, expected in variants.items():
-        try:
-            assert_close(actual, expected, "", atol=atol, rtol=rtol)
-        except CheckFailed:
-            continue
-        return name
-    return None
+    return next(
+        (name for name, value in variants.items() if matches(actual, value, atol, rtol)), None
+    )

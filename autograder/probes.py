@@ -124,9 +124,27 @@ def call_with_loss(namespace, name, *args, loss="negative_logit"):
     return learner(namespace, name)(*args, loss_fn)
 
 
+def call_on_module(namespace, name, class_name, init_args=(), state_dict=None, args=(), seed=0):
+    """Build the learner's module (in eval mode) and call the learner's function `name`
+    with it and `args`, as in greedy_decode(model, src, src_mask, max_len, start)."""
+    import torch
+
+    module = build_module(namespace, class_name, init_args, state_dict, seed)
+    module.eval()
+    with torch.no_grad():
+        return learner(namespace, name)(module, *to_torch(args))
+
+
 PROBES = {
     probe.__name__: probe
-    for probe in (call, call_torch, call_with_loss, parameter_shapes, module_forward)
+    for probe in (
+        call,
+        call_torch,
+        call_with_loss,
+        call_on_module,
+        parameter_shapes,
+        module_forward,
+    )
 }
 
 

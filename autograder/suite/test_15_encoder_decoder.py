@@ -14,6 +14,7 @@ from autograder.compare import (
     assert_equal,
     assert_state_close,
     fail,
+    matches,
     matching_variant,
 )
 from autograder.errors import RaisedException
@@ -166,7 +167,7 @@ def check_decoder(sub, cell_type, T, D, H, V, seed):
     lagging = np.vstack([h_context, outputs[:-1]]) @ params["W_out"].T + params["b_out"]
     hint = "start from the context vector, step over the rows of Y_seq, and emit "
     hint += "W_out @ h_t + b_out after each step" + USES_CELL_STEP
-    if matching_variant(actual, {"lag": lagging}):
+    if matches(actual, lagging):
         hint = "your logits lag one step: emit them after the cell step, not before"
     where = case(cell_type, T=T, D=D, H=H, V=V)
     assert_close(actual, expected, "decoder_forward logits", where, hint=hint)
@@ -234,7 +235,7 @@ def check_sequence_loss(sub, T, V, seed):
     actual = sub.probe("call_with_loss", "seq2seq_loss", logits_seq, target_seq)
     expected = -logits_seq[np.arange(T), target_seq].sum()
     hint = "add loss_fn(logits_seq[t], target_seq[t]) over every step t"
-    if T > 1 and matching_variant(actual, {"": expected / T}) is not None:
+    if T > 1 and matches(actual, expected / T):
         hint = "you returned the mean over steps; the contract asks for the sum"
     assert_close(
         actual, expected, "seq2seq_loss", f"T={T}, V={V}, loss_fn=-logits[target]", hint=hint

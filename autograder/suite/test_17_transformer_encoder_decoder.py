@@ -1,0 +1,284 @@
+"""Graded tests of sprint 15's Transformer encoder-decoder (PyTorch).
+
+The oracle is `torch.nn.Transformer` (batch-first, post-norm, dropout 0) with its weights
+copied into the learner's model, and the sinusoid formula for the positional encoding.
+Wrong answers are matched against the classic mistakes to name them in the hint.
+"""
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+
+from autograder.compare import assert_close, assert_equal, fail, matches, matching_variant
+from autograder.registry import graded
+from autograder.suite import transformer_oracle as oracle
+from autograder.suite.transformer_oracle import TOLERANCE
+
+SOLUTIONS = "solutions.transformer"
+
+
+def sinusoids(max_len, d_model, swapped=False):
+    """PE (max_len, d_model): sin on even dimensions, cos on odd (or the other way)."""
+    position = np.arange(max_len)[:, None]  # (max_len, 1)
+    angle = position / 10000 ** (np.arange(0, d_model, 2) / d_model)  # (max_len, d/2)
+    first, second = (np.cos, np.sin) if swapped else (np.sin, np.cos)
+    pe = np.zeros((max_len, d_model))
+    pe[:, 0::2], pe[:, 1::2] = first(angle), second(angle[:, : d_model // 2])
+    return pe
+
+
+def check_positional_encoding(sub, d_model, max_len, seed):
+    x = np.random.default_rng(seed).normal(0, 1, (2, min(7, max_len), d_model))
+    report = sub.probe(
+        "module_forward", "PositionalEncoding", (d_model, max_len), None, (x,), attributes=["pe"]
+    )
+    case = f"d_model={d_model}, max_len={max_len}"
+    expected = sinusoids(max_len, d_model)
+    hint = "PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(same)"
+    swapped = sinusoids(max_len, d_model, swapped=True)[None]
+    if matches(report["attributes"]["pe"], swapped, **TOLERANCE):
+        hint = "sin and cos are swapped: sin goes on the even dimensions, cos on the odd"
+    assert_close(
+        report["attributes"]["pe"],
+        expected[None],
+        "PositionalEncoding.pe",
+        case,
+        hint=hint,
+        **TOLERANCE,
+    )
+    assert_close(
+        report["output"],
+        x + expected[None, : x.shape[1]],
+        "PositionalEncoding(x)",
+        case,
+        hint="forward returns x + pe[:, :T]",
+        **TOLERANCE,
+    )
+
+
+@graded(points=2, visible=True)
+def test_positional_encoding(sub):
+    """Check that PositionalEncoding's buffer pe is the sinusoid table and forward adds it."""
+    check_positional_encoding(sub, d_model=8, max_len=20, seed=0)
+
+
+@graded(points=1)
+def test_positional_encoding_sizes(sub):
+    """Check PositionalEncoding for other sizes (d_model 2 to 32, max_len 1 to 100)."""
+    for d_model, max_len in [(2, 1), (6, 100), (32, 9)]:
+        check_positional_encoding(sub, d_model, max_len, seed=d_model)
+
+
+def torch_transformer(d_model, n_heads, num_layers, d_ff, seed):
+    torch.manual_seed(seed)
+    model = nn.Transformer(d_model, n_heads, num_layers, num_layers, d_ff, 0.0, batch_first=True)
+    return oracle.randomise_norms(model.double().eval(), torch.Generator().manual_seed(seed))
+
+
+def stack_state(stack, prefix=""):
+    """A torch TransformerEncoder/Decoder's weights under the contract's names."""
+    state = {}
+    for index, layer in enumerate(stack.layers):
+        for key, value in oracle.layer_state(layer).items():
+            state[f"{prefix}layers.{index}.{key}"] = value
+    state[f"{prefix}norm.weight"], state[f"{prefix}norm.bias"] = stack.norm.weight, stack.norm.bias
+    return state
+
+
+def t(array):
+    return torch.from_numpy(np.asarray(array, dtype=np.float64))
+
+
+def check_encoder(sub, B, S, d_model, n_heads, num_layers, seed):
+    rng = np.random.default_rng(seed)
+    reference = torch_transformer(d_model, n_heads, num_layers, 2 * d_model, seed).encoder
+    tokens, x = oracle.padded_tokens(rng, B, S), rng.normal(0, 1, (B, S, d_model))
+    mask = (tokens != 0)[:, None, None, :]
+    init = (num_layers, d_model, n_heads, 2 * d_model, 0.0)
+    state = oracle.numpy_state(stack_state(reference))
+    report = sub.probe("module_forward", "Encoder", init, state, (x, mask))
+    with torch.no_grad():
+        padding = oracle.key_padding(tokens)
+        expected = reference(t(x), src_key_padding_mask=padding).numpy()
+        unnormed = t(x)
+        for layer in reference.layers:
+            unnormed = layer(unnormed, src_key_padding_mask=padding)
+    real = tokens != 0
+    hint = "run every layer in turn, then the final LayerNorm self.norm"
+    if matches(np.asarray(report["output"])[real], unnormed.numpy()[real], **TOLERANCE):
+        hint = "apply the final LayerNorm (self.norm) after the last layer"
+    case = f"B={B}, S={S}, d_model={d_model}, heads={n_heads}, layers={num_layers}, padding"
+    assert_close(
+        np.asarray(report["output"])[real], expected[real], "Encoder", case, hint=hint, **TOLERANCE
+    )
+
+
+def check_decoder(sub, B, S, T, d_model, n_heads, num_layers, seed):
+    rng = np.random.default_rng(seed)
+    reference = torch_transformer(d_model, n_heads, num_layers, 2 * d_model, seed).decoder
+    src_tokens = oracle.padded_tokens(rng, B, S)
+    x, memory = rng.normal(0, 1, (B, T, d_model)), rng.normal(0, 1, (B, S, d_model))
+    src_mask = (src_tokens != 0)[:, None, None, :]
+    tgt_mask = np.tril(np.ones((T, T), dtype=bool))[None, None]
+    init = (num_layers, d_model, n_heads, 2 * d_model, 0.0)
+    state = oracle.numpy_state(stack_state(reference))
+    report = sub.probe("module_forward", "Decoder", init, state, (x, memory, src_mask, tgt_mask))
+    with torch.no_grad():
+        expected = reference(
+            t(x),
+            t(memory),
+            tgt_mask=oracle.causal(T),
+            memory_key_padding_mask=oracle.key_padding(src_tokens),
+        )
+    case = f"B={B}, S={S}, T={T}, d_model={d_model}, heads={n_heads}, layers={num_layers}"
+    hint = (
+        "every layer gets the same memory (the encoder output) and both masks; "
+        "then the final LayerNorm self.norm"
+    )
+    assert_close(report["output"], expected, "Decoder", case, hint=hint, **TOLERANCE)
+
+
+@graded(points=3, visible=True)
+def test_encoder_stack(sub):
+    """Check that Encoder matches nn.TransformerEncoder (final norm included) with padding."""
+    check_encoder(sub, B=2, S=5, d_model=8, n_heads=2, num_layers=2, seed=10)
+
+
+@graded(points=3, visible=True)
+def test_decoder_stack(sub):
+    """Check that Decoder matches nn.TransformerDecoder with causal and padding masks."""
+    check_decoder(sub, B=2, S=5, T=4, d_model=8, n_heads=2, num_layers=2, seed=20)
+
+
+@graded(points=3)
+def test_stacks_random_sizes(sub):
+    """Check Encoder and Decoder for 1 to 3 layers and other sizes, T = 1 included."""
+    rng = np.random.default_rng(30)
+    for num_layers, S, T in [(1, 1, 1), (3, 6, 2), (2, 3, 7)]:
+        check_encoder(sub, 3, S, 12, 3, num_layers, int(rng.integers(1 << 30)))
+        check_decoder(sub, 3, S, T, 12, 3, num_layers, int(rng.integers(1 << 30)))
+
+
+def model_case(seed, vocab=11, d_model=8, n_heads=2, num_layers=2, B=3, S=6, T=5):
+    """A random model, its weights under the contract's names, and a padded batch."""
+    rng = np.random.default_rng(seed)
+    reference = torch_transformer(d_model, n_heads, num_layers, 2 * d_model, seed)
+    state = stack_state(reference.encoder, "encoder.") | stack_state(reference.decoder, "decoder.")
+    state = oracle.numpy_state(state)
+    state["src_embed.weight"] = rng.normal(0, 0.3, (vocab, d_model))
+    state["tgt_embed.weight"] = rng.normal(0, 0.3, (vocab + 2, d_model))
+    state["generator.weight"] = rng.normal(0, 0.3, (vocab + 2, d_model))
+    state["generator.bias"] = rng.normal(0, 0.3, vocab + 2)
+    state["pos_encoding.pe"] = sinusoids(50, d_model)[None]
+    src, tgt = oracle.padded_tokens(rng, B, S), oracle.padded_tokens(rng, B, T)
+    tgt[:, 0] = 1  # every target starts with a start token
+    init = (vocab, vocab + 2, d_model, n_heads, num_layers, 2 * d_model, 0.0, 50)
+    return reference, state, init, src, tgt
+
+
+def oracle_forward(reference, state, src, tgt, scale=True, memory_from_embeddings=False):
+    """Logits of nn.Transformer on the contract's embeddings, and of classic mistakes."""
+    d_model = state["pos_encoding.pe"].shape[-1]
+    factor = math.sqrt(d_model) if scale else 1.0
+
+    def embed(table, tokens):
+        return t(state[table][tokens] * factor + state["pos_encoding.pe"][0, : tokens.shape[1]])
+
+    source, target = embed("src_embed.weight", src), embed("tgt_embed.weight", tgt)
+    with torch.no_grad():
+        padding = oracle.key_padding(src)
+        memory = reference.encoder(source, src_key_padding_mask=padding)
+        if memory_from_embeddings:
+            memory = source
+        hidden = reference.decoder(
+            target,
+            memory,
+            tgt_mask=oracle.causal(tgt.shape[1]),
+            tgt_key_padding_mask=oracle.key_padding(tgt),
+            memory_key_padding_mask=padding,
+        )
+    return hidden.numpy() @ state["generator.weight"].T + state["generator.bias"]
+
+
+def check_model(sub, seed, **sizes):
+    reference, state, init, src, tgt = model_case(seed, **sizes)
+    src_mask = (src != 0)[:, None, None, :]
+    tgt_mask = (tgt != 0)[:, None, None, :] & np.tril(np.ones((tgt.shape[1],) * 2, dtype=bool))
+    report = sub.probe(
+        "module_forward", "EncoderDecoder", init, state, (src, tgt, src_mask, tgt_mask)
+    )
+    expected = oracle_forward(reference, state, src, tgt)
+    unscaled = oracle_forward(reference, state, src, tgt, scale=False)
+    wrong_memory = oracle_forward(reference, state, src, tgt, memory_from_embeddings=True)
+    mistakes = {
+        "scale the embeddings by sqrt(d_model) before adding the positional encoding": unscaled,
+        "the decoder's cross-attention must read memory = encode(src), the encoder's output, "
+        "not the source embeddings": wrong_memory,
+    }
+    real = tgt != 0
+    variants = {hint: value[real] for hint, value in mistakes.items()}
+    hint = matching_variant(np.asarray(report["output"])[real], variants, **TOLERANCE) or (
+        "forward = generator(decode(encode(src, src_mask), src_mask, tgt, tgt_mask))"
+    )
+    case = f"seed={seed}, B={src.shape[0]}, S={src.shape[1]}, T={tgt.shape[1]}, padding"
+    assert_close(
+        np.asarray(report["output"])[real],
+        expected[real],
+        "EncoderDecoder logits",
+        case,
+        hint=hint,
+        **TOLERANCE,
+    )
+
+
+@graded(points=3, visible=True)
+def test_model_matches_torch_transformer(sub):
+    """Check EncoderDecoder's logits against nn.Transformer with the same weights."""
+    check_model(sub, seed=40)
+
+
+@graded(points=3)
+def test_model_random_sizes(sub):
+    """Check EncoderDecoder on other sizes: 1 and 3 layers, short and long sequences."""
+    check_model(sub, seed=41, num_layers=1, S=1, T=2)
+    check_model(sub, seed=42, num_layers=3, d_model=12, n_heads=3, S=9, T=7)
+
+
+def oracle_greedy(reference, state, src, max_len, start):
+    """Greedy decoding through nn.Transformer, one token at a time."""
+    ys = np.full((src.shape[0], 1), start)
+    for _ in range(max_len - 1):
+        logits = oracle_forward(reference, state, src, ys)  # (B, t, V)
+        ys = np.concatenate([ys, logits[:, -1].argmax(-1)[:, None]], axis=1)
+    return ys
+
+
+@graded(points=3, visible=True)
+def test_greedy_decode(sub):
+    """Check that greedy_decode appends the argmax token step by step, from start_symbol."""
+    for seed in (50, 51):
+        reference, state, init, src, _ = model_case(seed, B=6)
+        src_mask = (src != 0)[:, None, None, :]
+        actual = sub.probe(
+            "call_on_module", "greedy_decode", "EncoderDecoder", init, state, (src, src_mask, 6, 1)
+        )
+        expected = oracle_greedy(reference, state, src, 6, 1)
+        hint = (
+            "start from [[start_symbol]]; each step decode with a causal target mask, "
+            "take the argmax of the generator's last position and append it"
+        )
+        if not isinstance(actual, np.ndarray):
+            fail(
+                "greedy_decode",
+                f"seed={seed}",
+                f"expected a LongTensor, got {type(actual).__name__}",
+            )
+        assert_equal(
+            actual.astype(int),
+            expected,
+            "greedy_decode tokens",
+            f"seed={seed}, B=6, max_len=6",
+            hint=hint,
+        )
