@@ -135,6 +135,14 @@ def nbgrader_metadata(grade_id, grade=False, solution=False, points=None):
     return {"nbgrader": metadata}
 
 
+def cell_grade_id(kind, names):
+    """The grade id of a [given] or [solution] cell; notebook ids hold 64 characters."""
+    grade_id = f"{kind}_{'_'.join(names)}"
+    if len(grade_id) > 60:
+        grade_id = f"{kind}_{names[0]}_and_{len(names) - 1}_more"
+    return grade_id
+
+
 def notebook_cell(cell, index, where):
     """The .ipynb cell that a source cell becomes."""
     if cell.kind == "markdown":
@@ -156,7 +164,7 @@ def notebook_cell(cell, index, where):
         sources = [object_source(module, name) for name in names]
         if cell.kind == "solution":
             sources = [with_solution_regions(source) for source in sources]
-        grade_id = f"{cell.kind}_{'_'.join(names)}"
+        grade_id = cell_grade_id(cell.kind, names)
         made = nbformat.v4.new_code_cell("\n\n\n".join(sources), id=grade_id.replace("_", "-"))
         made.metadata.update(nbgrader_metadata(grade_id, solution=cell.kind == "solution"))
         return made

@@ -68,8 +68,7 @@ def suite(assignment):
 
 def find_test(name):
     """The graded test called `name`, in whichever suite holds it."""
-    for assignment in assignments():
-        for test in suite(assignment):
-            if test.name == name:
-                return test
-    raise KeyError(f"no graded test called {name!r}")
+    found = [test for a in assignments() for test in suite(a) if test.name == name]
+    if len(found) != 1:
+        raise KeyError(f"{len(found)} graded tests are called {name!r}; names must be unique")
+    return found[0]

@@ -51,7 +51,7 @@ MISTAKES = {
                 "causal = torch.ones(ys.size(1), ys.size(1), dtype=torch.bool)",
             )
         ],
-        "test_greedy_decode",
+        "test_greedy_decode_transformer",
         "causal target mask",
     ),
 }

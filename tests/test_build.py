@@ -5,7 +5,7 @@ import re
 import pytest
 
 from autograder import build
-from autograder.registry import suite
+from autograder.registry import assignments, suite
 from tests.conftest import REPO, built_assignments, read_notebook
 
 
@@ -29,7 +29,7 @@ def test_solution_regions_are_the_solutions_package(assignment):
     for cell in declared:
         module, names = build.named_objects(cell.arg, assignment)
         reference = "\n\n\n".join(build.object_source(module, name) for name in names)
-        notebook_code = in_notebook["solution-" + "-".join(names).replace("_", "-")]
+        notebook_code = in_notebook[build.cell_grade_id("solution", names).replace("_", "-")]
         assert re.sub(r"\n *### (BEGIN|END) SOLUTION", "", notebook_code) == reference, names
 
 
@@ -58,3 +58,9 @@ def test_every_graded_test_has_points_and_one_cell(assignment):
     for test in suite(assignment):
         assert test.points > 0, test.name
         assert grade_ids.count(test.name) == 1, test.name
+
+
+def test_graded_test_names_are_unique_across_suites():
+    """Check that a notebook's run_test("name") can only mean one test."""
+    names = [test.name for assignment in assignments() for test in suite(assignment)]
+    assert len(names) == len(set(names)), sorted({n for n in names if names.count(n) > 1})

@@ -256,7 +256,7 @@ def oracle_greedy(reference, state, src, max_len, start):
 
 
 @graded(points=3, visible=True)
-def test_greedy_decode(sub):
+def test_greedy_decode_transformer(sub):
     """Check that greedy_decode appends the argmax token step by step, from start_symbol."""
     for seed in (50, 51):
         reference, state, init, src, _ = model_case(seed, B=6)
