@@ -1,8 +1,13 @@
-"""Each classic mistake of sprint 07, planted in the reference, loses points with a hint."""
+"""Each classic mistake of sprint 07, planted in the reference, loses points with a hint.
+
+MISTAKES: name -> (text replacements in the reference, {graded test: text its hint must
+hold}); every mistake names one visible test and one hidden test.
+"""
 
 import pytest
 
 import solutions.transformer_block as reference
+from autograder.registry import suite
 from tests.planting import failures, planted
 
 ENCODER_ATTENTION = "x = self.norm1(x + self.dropout(self.self_attn(x, x, x, src_mask)))"
@@ -11,13 +16,17 @@ ENCODER_FFN = "return self.norm2(x + self.dropout(self.ffn(x)))"
 MISTAKES = {
     "no 1/sqrt(d_k)": (
         [("scores = q @ k.transpose(-2, -1) / math.sqrt(d_k)", "scores = q @ k.transpose(-2, -1)")],
-        "test_attention_matches_torch",
-        "1/sqrt(d_k)",
+        {
+            "test_attention_matches_torch": "1/sqrt(d_k)",
+            "test_attention_shapes_and_broadcast_masks": "1/sqrt(d_k)",
+        },
     ),
     "softmax over the wrong axis": (
         [("weights = scores.softmax(dim=-1)", "weights = scores.softmax(dim=-2)")],
-        "test_attention_matches_torch",
-        "over the keys",
+        {
+            "test_attention_matches_torch": "over the keys",
+            "test_attention_shapes_and_broadcast_masks": "over the keys",
+        },
     ),
     "mask after the softmax": (
         [
@@ -30,8 +39,10 @@ MISTAKES = {
                 "        weights = weights.masked_fill(~mask, 0.0)\n",
             )
         ],
-        "test_attention_with_mask",
-        "before the softmax",
+        {
+            "test_attention_with_mask": "before the softmax",
+            "test_attention_shapes_and_broadcast_masks": "before the softmax",
+        },
     ),
     "heads split without the transpose": (
         [
@@ -41,8 +52,10 @@ MISTAKES = {
             ),
             ("heads.transpose(1, 2).reshape(B, T_q, d_model)", "heads.reshape(B, T_q, d_model)"),
         ],
-        "test_multi_head_attention",
-        "transpose(1, 2)",
+        {
+            "test_multi_head_attention": "transpose(1, 2)",
+            "test_multi_head_attention_cross_and_padding": "transpose(1, 2)",
+        },
     ),
     "pre-norm instead of post-norm": (
         [
@@ -53,16 +66,14 @@ MISTAKES = {
             ),
             (ENCODER_FFN, "return x + self.dropout(self.ffn(self.norm2(x)))"),
         ],
-        "test_encoder_block",
-        "pre-norm",
+        {"test_encoder_block": "pre-norm", "test_encoder_block_random_sizes": "pre-norm"},
     ),
     "a missing residual": (
         [
             (ENCODER_ATTENTION, "x = self.norm1(self.dropout(self.self_attn(x, x, x, src_mask)))"),
             (ENCODER_FFN, "return self.norm2(self.dropout(self.ffn(x)))"),
         ],
-        "test_encoder_block",
-        "residual",
+        {"test_encoder_block": "residual", "test_encoder_block_random_sizes": "residual"},
     ),
     "causal mask off by one": (
         [
@@ -71,8 +82,7 @@ MISTAKES = {
                 "torch.tril(torch.ones(size, size, dtype=torch.bool), diagonal=-1)",
             )
         ],
-        "test_masks",
-        "attend to itself",
+        {"test_masks": "attend to itself", "test_causal_mask_sizes": "attend to itself"},
     ),
 }
 
@@ -84,8 +94,16 @@ def test_reference_gets_full_marks():
 
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_planted_mistake_loses_points_with_a_hint(mistake):
-    """Check that the mistake fails its test and the hint names it."""
-    replacements, test_name, hint = MISTAKES[mistake]
+    """Check that the mistake fails its visible and its hidden test, each hint naming it."""
+    replacements, expected_hints = MISTAKES[mistake]
     failed = failures("07_transformer_block", planted(reference, replacements))
-    assert test_name in failed, f"{mistake} passed {test_name}"
-    assert hint in failed[test_name], failed[test_name]
+    for test_name, hint in expected_hints.items():
+        assert test_name in failed, f"{mistake} passed {test_name}"
+        assert hint in failed[test_name], failed[test_name]
+
+
+def test_every_mistake_is_caught_by_a_hidden_test():
+    """Check that each mistake names a hidden test, so hand-in grading catches it too."""
+    hidden = {test.name for test in suite("07_transformer_block") if not test.visible}
+    for mistake, (_, expected_hints) in MISTAKES.items():
+        assert hidden & set(expected_hints), f"{mistake} is checked by no hidden test"

@@ -15,6 +15,10 @@ from autograder.suite import transformer_oracle as oracle
 from autograder.suite.transformer_oracle import TOLERANCE
 
 SOLUTIONS = "solutions.transformer_block"
+USES_PARTS = (
+    " (this uses your MultiHeadAttention and PositionwiseFeedForward: "
+    "if their checks fail, fix those first)"
+)
 
 
 def tensor(array):
@@ -25,10 +29,18 @@ def sizes(**named):
     return ", ".join(f"{key}={value}" for key, value in named.items())
 
 
+def without_nan(value):
+    """NaN as 0: a fully masked softmax gives NaN, and the mistake's output NaN alike."""
+    try:
+        return np.nan_to_num(np.asarray(value, dtype=np.float64), nan=0.0)
+    except (TypeError, ValueError):
+        return value
+
+
 def named_mistake(actual, mistakes, default):
     """The hint of the classic mistake that `actual` matches, else `default`."""
-    variants = {hint: value.detach().numpy() for hint, value in mistakes.items()}
-    return matching_variant(actual, variants, **TOLERANCE) or default
+    variants = {hint: without_nan(value.detach().numpy()) for hint, value in mistakes.items()}
+    return matching_variant(without_nan(actual), variants, **TOLERANCE) or default
 
 
 def check_attention(sub, shape_q, T_k, mask=None, seed=0, case=""):
@@ -90,6 +102,19 @@ def test_attention_shapes_and_broadcast_masks(sub):
         check_attention(sub, (B, h, T_q, d_k), T_k, keep, int(rng.integers(1 << 30)), case)
 
 
+def causal_hint(actual, size):
+    """The hint for a wrong look-ahead mask: name an off-by-one diagonal if it is one."""
+    square = np.ones((size, size), dtype=bool)
+    off_by_one = {
+        "the diagonal must be allowed: a position may attend to itself": np.tril(square, -1),
+        "only the diagonal and below; above it is the future": np.tril(square, 1),
+    }
+    for hint, wrong in off_by_one.items():
+        if np.array_equal(actual, wrong[None, None]):
+            return hint
+    return "True on and below the diagonal (torch.tril), shape (1, 1, size, size)"
+
+
 @graded(points=2, visible=True)
 def test_masks(sub):
     """Check make_padding_mask, make_causal_mask and make_target_mask on a small batch."""
@@ -100,16 +125,9 @@ def test_masks(sub):
     actual = sub.call_torch("make_padding_mask", tokens, 0)
     assert_equal(actual, padding, "make_padding_mask", "pad_idx=0, shape (B, 1, 1, T)", hint)
     actual = sub.call_torch("make_causal_mask", 4)
-    off_by_one = {
-        "the diagonal must be allowed: a position may attend to itself": np.tril(
-            np.ones((4, 4), dtype=bool), -1
-        )[None, None],
-        "only the diagonal and below; above it is the future": np.tril(
-            np.ones((4, 4), dtype=bool), 1
-        )[None, None],
-    }
-    mistake = next((h for h, v in off_by_one.items() if np.array_equal(actual, v)), hint)
-    assert_equal(actual, causal, "make_causal_mask", "size=4, shape (1, 1, 4, 4)", mistake)
+    assert_equal(
+        actual, causal, "make_causal_mask", "size=4, shape (1, 1, 4, 4)", causal_hint(actual, 4)
+    )
     actual = sub.call_torch("make_target_mask", tokens, 0)
     assert_equal(actual, padding & causal, "make_target_mask", "pad_idx=0, (B, 1, T, T)", hint)
 
@@ -120,7 +138,9 @@ def test_causal_mask_sizes(sub):
     for size in range(1, 8):
         expected = np.tril(np.ones((size, size), dtype=bool))[None, None]
         actual = sub.call_torch("make_causal_mask", size)
-        assert_equal(actual, expected, "make_causal_mask", f"size={size}")
+        assert_equal(
+            actual, expected, "make_causal_mask", f"size={size}", causal_hint(actual, size)
+        )
 
 
 def check_mha(sub, B, T_q, T_k, d_model, n_heads, padded, seed):
@@ -161,7 +181,8 @@ def check_mha(sub, B, T_q, T_k, d_model, n_heads, padded, seed):
     hint = named_mistake(
         report["output"],
         {"split heads with view(B, T, h, d_k).transpose(1, 2), not a plain reshape": no_transpose},
-        "project with w_q, w_k, w_v, attend per head, concatenate, project with w_o",
+        "project with w_q, w_k, w_v, attend per head, concatenate, project with w_o "
+        "(this uses your scaled_dot_product_attention: if its checks fail, fix it first)",
     )
     assert_close(
         report["output"], expected, "MultiHeadAttention output", case, hint=hint, **TOLERANCE
@@ -246,7 +267,9 @@ def check_encoder_block(sub, B, T, d_model, n_heads, d_ff, seed):
         oracle.functional_encoder, state, tensor(x), torch.from_numpy(mask), n_heads
     )
     hint = named_mistake(
-        report["output"], mistakes, "x = norm1(x + self_attn(x, x, x, mask)); x = norm2(x + ffn(x))"
+        report["output"],
+        mistakes,
+        "x = norm1(x + self_attn(x, x, x, mask)); x = norm2(x + ffn(x))" + USES_PARTS,
     )
     case = sizes(B=B, T=T, d_model=d_model, heads=n_heads, d_ff=d_ff) + ", padding mask"
     real = tokens != 0  # torch leaves padded query rows as they are; compare the real ones
@@ -308,7 +331,7 @@ def check_decoder_block(sub, B, T_tgt, T_src, d_model, n_heads, d_ff, seed):
         report["output"],
         mistakes,
         "self-attention with tgt_mask, then "
-        "cross-attention to memory with src_mask, then ffn; each post-norm",
+        "cross-attention to memory with src_mask, then ffn; each post-norm" + USES_PARTS,
     )
     case = sizes(B=B, T_tgt=T_tgt, T_src=T_src, d_model=d_model, heads=n_heads) + ", masks"
     assert_close(report["output"], expected, "DecoderBlock", case, hint=hint, **TOLERANCE)
