@@ -94,12 +94,11 @@ def _tags(cell):
 
 
 def is_check_cell(cell):
-    """An nbgrader test cell, or any cell that calls the course's checks: the grader runs
-    its own copy of every test, so the notebook's copies (edited or not) are not run."""
+    """An nbgrader test cell: the grader runs its own copy of every test, so the notebook's
+    copy (edited or not) is not run. Any other cell runs, and a check it calls does
+    nothing there (see `autograder.worker`), so a learner's code beside a check counts."""
     nbgrader = _field(_field(cell, "metadata"), "nbgrader")
-    if nbgrader.get("grade") and not nbgrader.get("solution"):
-        return True
-    return "autograder.checks" in _text(cell.get("source", ""))
+    return bool(nbgrader.get("grade") and not nbgrader.get("solution"))
 
 
 def python_source(source):

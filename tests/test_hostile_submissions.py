@@ -30,6 +30,7 @@ from tests.hostile import (
     outputs,
     points_without,
     replace_function,
+    solution_index,
     write,
 )
 
@@ -556,6 +557,22 @@ def test_notebook_messages_name_the_broken_cells(restructured):
     assert "RuntimeError: last cell" in note_about(result, len(notebook.cells))
     training = cell_number(notebook, "def random_batch(")
     assert "Cell" in note_about(result, training)  # skipped for time, or raised (memory)
+
+
+def test_check_calls_in_the_learners_own_cells_cost_nothing(tmp_path):
+    """Check a learner who copies check calls into their cells: the code beside them runs."""
+    notebook = complete_notebook()
+    for name in ("cell_step", "encoder_forward"):  # a check at the end, as learners copy it
+        cell = notebook.cells[solution_index(notebook, name)]
+        cell.source += (
+            f'\n\nfrom autograder.checks import run_test\nrun_test("test_{name}", globals())'
+        )
+    decoder = notebook.cells[solution_index(notebook, "decoder_forward")]  # a check mid-cell,
+    decoder.source = 'run_test("test_cell_step_rnn", globals())\n' + decoder.source  # no import
+    import_module = "import autograder.checks\nautograder.checks.run_test('test_greedy_decode', {})"
+    add_cells(notebook, import_module, after="greedy_decode")  # an untagged check cell
+    result = grade(write(notebook, tmp_path / "checks_copied.ipynb"))
+    assert result.score == FULL and result.messages == []
 
 
 # Files that are not notebooks.
