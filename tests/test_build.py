@@ -9,6 +9,11 @@ from autograder.registry import assignments, suite
 from tests.conftest import REPO, built_assignments, read_notebook
 
 
+def lines(text):
+    """The lines of `text`, stripped, as a set."""
+    return {line.strip() for line in text.splitlines()}
+
+
 def solution_cells(notebook):
     return [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("solution")]
 
@@ -43,12 +48,14 @@ def test_release_holds_no_solutions_or_hidden_tests(assignment):
         if not test.visible:
             assert f'run_test("{test.name}"' not in text, f"hidden test {test.name} is called"
     released = {c.id: c.source for c in solution_cells(release)}
+    solution_region = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
+    source_text = "\n".join(cell.source for cell in source.cells)
+    shown_lines = lines(solution_region.sub("", source_text))  # given code, stub signatures
     for cell in solution_cells(source):
-        body = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
-        solution_lines = [line.strip() for line in body.group(1).splitlines() if line.strip()]
         assert "raise NotImplementedError()" in released[cell.id]
-        leaked = [line for line in solution_lines if line in released[cell.id].split("\n")]
-        assert not [line for line in leaked if len(line) > 12], f"{cell.id} leaks {leaked}"
+        solution_lines = lines(solution_region.search(cell.source).group(1))
+        leaked = [line for line in solution_lines & lines(text) - shown_lines if len(line) > 12]
+        assert not leaked, f"{cell.id} leaks {leaked}"
 
 
 def test_every_graded_test_has_points_and_one_cell(assignment):
