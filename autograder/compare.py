@@ -7,6 +7,8 @@ case, the shapes, the largest error and a hint, in that order.
 
 import numpy as np
 
+FLOAT32_ROUNDING = 1e-5  # relative errors this small, in a float64 check, are float32's
+
 
 class CheckFailed(AssertionError):
     """A failed check, with feedback for the learner."""
@@ -63,6 +65,8 @@ def assert_close(actual, expected, what, case="", atol=1e-8, rtol=1e-6, hint=Non
         f"(expected {expected[worst]:.6g}, got {actual[worst]:.6g}; "
         f"tolerance atol={atol:g}, rtol={rtol:g})"
     )
+    if atol < 1e-6 and error.max() <= FLOAT32_ROUNDING * max(1.0, np.abs(expected).max()):
+        problem += "; an error this small is rounding: compute in float64, not float32"
     fail(what, case, problem, hint)
 
 

@@ -50,6 +50,20 @@ def test_decode_refuses_object_arrays():
         decode(forged)
 
 
+def test_float32_rounding_is_named_only_in_float64_checks():
+    """Check that a float64 check failed by float32 rounding says so, and nothing else does."""
+    expected = np.random.default_rng(0).normal(0, 1, 50)
+    rounded = expected * (1 + 3e-6)  # float32 arithmetic errs by about this much
+    with pytest.raises(CheckFailed, match="rounding: compute in float64"):
+        assert_close(rounded, expected, "f")
+    with pytest.raises(CheckFailed) as wrong:  # a real mistake, however small the values
+        assert_close(expected * 1.01, expected, "f")
+    assert "rounding" not in str(wrong.value)
+    with pytest.raises(CheckFailed) as torch_check:  # float32 checks have their own tolerance
+        assert_close(expected + 1e-3, expected, "f", atol=1e-5, rtol=1e-4)
+    assert "rounding" not in str(torch_check.value)
+
+
 def test_assert_close_messages_show_shapes_errors_and_hints():
     """Check the failure messages: shape mismatch, largest error, NaN, None."""
     with pytest.raises(CheckFailed, match=r"expected shape \(3,\), got \(1, 3\)"):
