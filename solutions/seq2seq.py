@@ -72,7 +72,8 @@ def decoder_forward(context_vector, Y_seq, decoder_params, cell_type="rnn"):
     """Run the decoder with teacher forcing and return the logits of every step.
 
     Args:
-        context_vector: the encoder's final state, the decoder's initial state.
+        context_vector: the encoder's final state, the decoder's initial state:
+            (H,), or a tuple (h, c) of two (H,) arrays for 'lstm'.
         Y_seq: decoder inputs, (T, D): the embedded target sequence shifted right.
         decoder_params: the cell's parameters plus W_out (V, H) and b_out (V,).
         cell_type: 'rnn', 'lstm' or 'gru'.
@@ -124,7 +125,7 @@ def greedy_decode(
     """Generate a sequence by feeding back the most likely token at each step.
 
     Args:
-        context_vector: the encoder's final state.
+        context_vector: the encoder's final state: (H,), or (h, c) for 'lstm'.
         embedding: (V, D); row v is the decoder input for token v.
         start_token, end_token: token ids that begin and end a sequence.
         max_len: the most tokens to generate.

@@ -16,6 +16,9 @@
 # **Shapes.** Throughout: `T` time steps, `D` input (embedding) size, `H` hidden size,
 # `V` vocabulary size, `G` gates per cell (1 for RNN, 4 for LSTM, 3 for GRU).
 #
+# **Precision.** Compute in float64, NumPy's default: the checks compare your results with
+# PyTorch's cells run in float64, to a relative tolerance of 1e-6, which float32 misses.
+#
 # **How to work.** Fill in each cell marked `# TODO`, then run the check cells under it.
 # A check prints a ✓ or tells you what to look at. Some tests are hidden: the autograder
 # runs them when you hand in the notebook, on other sizes and cell types, so make your
@@ -264,10 +267,11 @@ plt.show()
 
 # %% [markdown]
 # Read the right-hand plot. Short sequences come back perfectly; from about six digits on,
-# accuracy falls, and sequences longer than any seen in training almost always fail. The decoder sees the input only through one
-# `H`-dimensional vector, written once, at the end of the encoder: every digit has to
-# survive in it, and the first digit, which the decoder needs first, was written longest
-# ago. This is the **bottleneck** of the encoder-decoder without attention.
+# accuracy falls, within the lengths seen in training, and longer sequences almost always
+# fail. The decoder sees the input only through one `H`-dimensional vector, written once,
+# at the end of the encoder: every digit has to survive in it, and the first digit read,
+# which the decoder writes last, has to survive every later update of the state. This is
+# the **bottleneck** of the encoder-decoder without attention.
 #
 # ## Summary
 #

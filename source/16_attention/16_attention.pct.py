@@ -15,6 +15,7 @@
 #
 # **Shapes.** `T_in` encoder steps, `T_out` decoder steps, `D` input size, `H` hidden size,
 # `V` vocabulary size, `A` attention size, `G` gates per cell (1 rnn, 4 lstm, 3 gru).
+# Compute in float64, NumPy's default, as in notebook 15 (the checks' tolerance is 1e-6).
 #
 # **How to work.** Fill in each cell marked `# TODO`, then run the check cells under it.
 # Hidden tests run when you hand in: other sizes and cell types.
