@@ -39,7 +39,7 @@ import numpy as np
 # |---|---|---|
 # | RNN | `h` | $h' = \tanh(W_{ih} x + b_{ih} + W_{hh} h + b_{hh})$ |
 # | LSTM | `(h, c)` | rows `i, f, g, o`: $c' = \sigma(f) \odot c + \sigma(i) \odot \tanh(g)$, $h' = \sigma(o) \odot \tanh(c')$ |
-# | GRU | `h` | rows `r, z, n`: $r = \sigma(\cdot)$, $z = \sigma(\cdot)$, $n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))$, $h' = (1 - z) \odot n + z \odot h$ |
+# | GRU | `h` | rows `r, z, n`: $r = \sigma(W_{ir} x + b_{ir} + W_{hr} h + b_{hr})$, $z$ likewise, $n = \tanh(W_{in} x + b_{in} + r \odot (W_{hn} h + b_{hn}))$, $h' = (1 - z) \odot n + z \odot h$ |
 #
 # Parameters come as a dict with PyTorch's names and shapes:
 # `W_ih` (G·H, D), `W_hh` (G·H, H), `b_ih` (G·H,), `b_hh` (G·H,).
@@ -153,8 +153,9 @@ import numpy as np
 # embed it, feed it in, and repeat until the end token or `max_len` tokens.
 #
 # > **LLM/Transformer context.** This loop is how every LLM generates text. Greedy decoding
-# > is the simplest choice; sampling with a temperature, top-k/top-p, and beam search only
-# > change how the next token is picked from the logits.
+# > is the simplest choice. Sampling with a temperature or top-k/top-p changes how the
+# > next token is picked from the logits; beam search keeps the few best partial
+# > sequences at every step instead of one.
 #
 # **Task 5.** Implement `greedy_decode`. The returned list leaves out the start token and
 # includes the end token if it was produced. About 10 lines.
