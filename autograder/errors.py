@@ -4,6 +4,16 @@ Each one carries a message written for the learner. A test that meets one of the
 with that message; the grader itself never fails because of learner code.
 """
 
+MESSAGE_KEPT = 4000  # characters kept of a text that learner code controls
+
+
+def capped(text, kept=MESSAGE_KEPT):
+    """`text`, or its first `kept` characters and a note of how many more there were:
+    learner code can raise an exception whose message is megabytes long."""
+    if len(text) <= kept:
+        return text
+    return f"{text[:kept]}\n[... {len(text) - kept} more characters not kept]"
+
 
 class LearnerError(Exception):
     """Learner code could not produce a value; the message says why, for the learner."""

@@ -9,7 +9,7 @@ learner process, so every check behaves the same in all three places.
 
 import traceback
 
-from autograder.errors import BadReturn, MissingName, NotAttempted, RaisedException
+from autograder.errors import BadReturn, MissingName, NotAttempted, RaisedException, capped
 from autograder.plain import NotPlain, decode, encode, to_plain
 
 MAX_TRACEBACK_FRAMES = 6
@@ -148,6 +148,17 @@ PROBES = {
 }
 
 
+def traceback_text(frames, error):
+    """The last frames of `frames` and the exception `error`, as a traceback's text.
+
+    Each frame and each line of the exception's own text is capped in length, so that the
+    line naming the exception always ends it, however long a message learner code wrote.
+    """
+    parts = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
+    parts += traceback.format_exception_only(type(error), error)
+    return "\n".join(capped(part.rstrip("\n")) for part in parts)
+
+
 def trimmed_traceback(error):
     """The traceback of `error` without the grader's own frames, as text."""
     frames = [
@@ -155,9 +166,7 @@ def trimmed_traceback(error):
         for frame in traceback.extract_tb(error.__traceback__)
         if "autograder" not in frame.filename and "<grader" not in frame.filename
     ]
-    lines = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
-    lines += traceback.format_exception_only(type(error), error)
-    return "".join(lines).rstrip()
+    return traceback_text(frames, error)
 
 
 def run_probe(namespace, probe_name, args=(), kwargs=None):

@@ -17,7 +17,7 @@ from importlib.machinery import PathFinder
 
 from autograder.errors import LearnerError
 from autograder.plain import decode, encode
-from autograder.probes import run_probe
+from autograder.probes import run_probe, traceback_text
 
 OUTPUT_KEPT = 4000  # characters of printed output kept per cell or call
 BLOCKED_PACKAGES = ("solutions", "autograder")
@@ -150,8 +150,7 @@ def learner_traceback(error):
     frames = [
         f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")
     ]
-    lines = traceback.format_list(frames[-6:]) + traceback.format_exception_only(type(error), error)
-    return "".join(lines).rstrip()
+    return traceback_text(frames, error)
 
 
 def run_cells(cells, namespace, channel, output):
@@ -169,7 +168,7 @@ def run_cells(cells, namespace, channel, output):
         try:
             exec(compile(cell["source"], filename, "exec"), namespace)
         except SyntaxError as syntax_error:
-            error = "".join(traceback.format_exception_only(SyntaxError, syntax_error)).rstrip()
+            error = traceback_text([], syntax_error)
         except BaseException as raised:  # noqa: BLE001 (SystemExit and KeyboardInterrupt too)
             error = learner_traceback(raised)
         channel.send(

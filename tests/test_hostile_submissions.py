@@ -15,7 +15,10 @@ import pytest
 
 from autograder.batch import Submission, grade_class
 from autograder.engine import gradable_cells, grade_notebook
+from autograder.errors import MESSAGE_KEPT, RaisedException
+from autograder.report import gradescope_results
 from autograder.sandbox import RemoteSubmission, Sandbox
+from autograder.submission import LocalSubmission
 from tests.hostile import (
     ALL_TESTS,
     ASSIGNMENT,
@@ -262,6 +265,59 @@ def test_exiting_functions_say_how_they_stopped(exiting, function, says):
         feedback = outputs(exiting)[test][1]
         assert all(part in feedback for part in says), feedback
         assert "<grader" not in feedback and "autograder" not in feedback
+
+
+# Exceptions with messages of any length: feedback keeps their start and says how much more.
+
+LONG_MESSAGE = "spam " * 1_000_000  # 5,000,000 characters
+
+
+@pytest.fixture(scope="module")
+def loud(tmp_path_factory):
+    notebook = complete_notebook()
+    replace_function(
+        notebook,
+        "cross_entropy",
+        f"def cross_entropy(*args):\n    raise ValueError({LONG_MESSAGE[:5]!r} * 1_000_000)",
+    )
+    replace_function(
+        notebook,
+        "seq2seq_loss",
+        "import sys\n\ndef seq2seq_loss(*args):\n    sys.exit('ham ' * 1_000_000)",
+    )
+    add_cells(notebook, "raise RuntimeError('eggs ' * 1_000_000)  # loud cell")
+    add_cells(notebook, "x = (1 +" + " " * 500_000 + "  # long syntax error")
+    return notebook, grade(write(notebook, tmp_path_factory.mktemp("loud") / "loud.ipynb"))
+
+
+def test_long_exception_messages_are_cut_in_feedback(loud):
+    """Check that a 5 MB exception message costs kilobytes of feedback, and says so."""
+    notebook, result = loud
+    assert_only_these_fail(result, "cross_entropy", "seq2seq_loss")
+    feedback = outputs(result)
+    for function, says in (("cross_entropy", "ValueError: spam spam"), ("seq2seq_loss", "ham ham")):
+        for test in affected_tests(function):
+            assert says in feedback[test][1] and len(feedback[test][1]) < 3 * MESSAGE_KEPT
+            assert "more characters not kept]" in feedback[test][1]
+    for marker, says in (("# loud cell", "RuntimeError: eggs eggs"), ("# long syntax", "Syntax")):
+        note = note_about(result, cell_number(notebook, marker))
+        assert says in note and "more characters not kept]" in note and len(note) < 3 * MESSAGE_KEPT
+    assert len(json.dumps(gradescope_results(result))) < 100 * MESSAGE_KEPT
+
+
+def test_long_exception_messages_are_cut_in_the_learners_notebook():
+    """Check the same in the learner's notebook, where probes run in the kernel itself."""
+
+    def cross_entropy(logits, target):
+        raise ValueError(LONG_MESSAGE)
+
+    with pytest.raises(RaisedException) as raised:
+        LocalSubmission({"cross_entropy": cross_entropy}).call("cross_entropy", [0.0], 0)
+    message = str(raised.value)
+    assert "ValueError: spam spam" in message and len(message) < 3 * MESSAGE_KEPT
+    assert (
+        f"[... {len(LONG_MESSAGE) - MESSAGE_KEPT + len('ValueError: ')} more characters" in message
+    )
 
 
 # Lying return values and monkeypatching: comparisons happen in the grader's process.
