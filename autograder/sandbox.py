@@ -8,8 +8,11 @@ deadline; a process that runs past one, or dies, is killed and started again, sk
 the cell that killed it, so one bad cell or call costs only what depends on it.
 """
 
+import functools
 import importlib
+import importlib.util
 import inspect
+import json
 import os
 import select
 import signal
@@ -19,16 +22,23 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 
-from autograder import errors
+from autograder import errors, jail
 from autograder.plain import decode, encode
 from autograder.submission import Submission
 
-WORKER_MODULES = ("autograder.plain", "autograder.errors", "autograder.probes", "autograder.worker")
+WORKER_MODULES = (
+    "autograder.plain",
+    "autograder.errors",
+    "autograder.probes",
+    "autograder.jail",
+    "autograder.worker",
+)
 MAX_MESSAGE_BYTES = 256 << 20
 
 BOOT = r"""
-import os, resource, sys, types
+import json, os, resource, sys, types
 read_fd, write_fd, memory_bytes = (int(arg) for arg in sys.argv[1:4])
+jail = json.loads(sys.argv[4])
 resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
 resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 resource.setrlimit(resource.RLIMIT_FSIZE, (64 << 20, 64 << 20))
@@ -49,6 +59,8 @@ for name, source in zip(sources[::2], sources[1::2]):
     sys.modules[name] = module
     setattr(package, name.rpartition(".")[2], module)
     exec(compile(source, "<grader:" + name + ">", "exec"), module.__dict__)
+if jail:
+    sys.modules["autograder.jail"].confine(jail["kept"], jail["grader_folders"], write_fd)
 sys.modules["autograder.worker"].main(read_fd, write_fd)
 """
 
@@ -84,6 +96,37 @@ def _worker_sources():
     return "\0".join(parts).encode()
 
 
+def python_folders():
+    """The folders of the Python installation that the learner's process runs on, as
+    written and as resolved (a folder reached through a link stays reachable)."""
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    return sorted({os.path.abspath(p) for p in prefixes} | {os.path.realpath(p) for p in prefixes})
+
+
+def grader_folders():
+    """The folders of the grader's packages (autograder, and solutions where installed)."""
+    folders = []
+    for package in ("autograder", "solutions"):
+        spec = importlib.util.find_spec(package)
+        if spec and spec.submodule_search_locations:
+            folders += [os.path.realpath(path) for path in spec.submodule_search_locations]
+    return sorted({folder for folder in folders if os.path.isdir(folder)})
+
+
+@functools.cache
+def jail_settings():
+    """What `autograder.jail.confine` needs, or None where this machine cannot jail."""
+    settings = {"kept": python_folders(), "grader_folders": grader_folders()}
+    probe = f"{inspect.getsource(jail)}\nprobe(*{json.dumps(list(settings.values()))})\n"
+    try:
+        answer = subprocess.run(
+            [sys.executable, "-I", "-c", probe], capture_output=True, timeout=60, cwd="/"
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return settings if answer.stdout == b"jailed\n" else None
+
+
 def describe_exit(returncode, limits):
     """Why the learner process ended, for the learner; a crash by a signal may come from
     running out of memory, so that one names the memory limit."""
@@ -110,6 +153,7 @@ class Sandbox:
     skipped: dict = field(default_factory=dict)  # cell index -> why it was skipped
     cell_errors: dict = field(default_factory=dict)  # cell index -> its error
     process: subprocess.Popen = None
+    learner_pidfd: int = None  # where the learner's process is jailed (see autograder.jail)
 
     def __post_init__(self):
         self.deadline = time.monotonic() + self.limits.notebook_seconds
@@ -138,6 +182,7 @@ class Sandbox:
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         arguments = [str(worker_read), str(worker_write), str(self.limits.memory_mb << 20)]
+        arguments.append(json.dumps(jail_settings()))
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", BOOT, *arguments],
             pass_fds=(worker_read, worker_write),
@@ -153,6 +198,19 @@ class Sandbox:
         self.read_fd, self.write_fd = grader_read, grader_write
         sources = _worker_sources()
         self._write(len(sources).to_bytes(8, "big") + sources)
+        if jail_settings():
+            self._hold_jailed_learner()
+
+    def _hold_jailed_learner(self):
+        """Read the jailed learner's pid from its keeper, and hold it as a pidfd: a handle
+        that ends the learner's process, and with it every process it started, whatever
+        session or group it moved to."""
+        try:
+            pid = int.from_bytes(self._read_exactly(8, time.monotonic() + 60), "big")
+            self.learner_pidfd = os.pidfd_open(pid)
+        except (_Stopped, OSError) as error:
+            self.stop()
+            raise errors.Crash(f"the grader could not start Python in its jail: {error}") from None
 
     def stop(self):
         if self.process is None:
@@ -161,6 +219,13 @@ class Sandbox:
             os.killpg(self.process.pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if self.learner_pidfd is not None:
+            try:
+                signal.pidfd_send_signal(self.learner_pidfd, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.close(self.learner_pidfd)
+            self.learner_pidfd = None
         self.process.wait()
         os.close(self.read_fd)
         os.close(self.write_fd)
