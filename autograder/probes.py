@@ -7,12 +7,23 @@ runs in a notebook, on the reference solutions under pytest, and in the sandboxe
 learner process, so every check behaves the same in all three places.
 """
 
+import os
+import sysconfig
 import traceback
+from pathlib import Path
 
+import autograder
 from autograder.errors import BadReturn, MissingName, NotAttempted, RaisedException, capped
 from autograder.plain import NotPlain, decode, encode, to_plain
 
 MAX_TRACEBACK_FRAMES = 6
+# Where the grader's and the libraries' files are; frames from them are not the learner's.
+# In the sandbox the grader's modules have no folder (their files are "<grader:...>").
+GRADER_FOLDERS = tuple(os.path.join(folder, "") for folder in autograder.__path__)
+LIBRARY_FOLDERS = tuple(
+    os.path.join(sysconfig.get_paths()[name], "")
+    for name in ("stdlib", "platstdlib", "purelib", "platlib")
+)
 
 
 def learner(namespace, name):
@@ -148,25 +159,32 @@ PROBES = {
 }
 
 
-def traceback_text(frames, error):
-    """The last frames of `frames` and the exception `error`, as a traceback's text.
+def is_learner_file(filename):
+    """Whether a traceback frame's file is the learner's: not the grader's (its package,
+    or its modules as the sandbox loads them) and not a library's (the standard library,
+    installed packages)."""
+    if filename.startswith(("<grader", "<frozen")):
+        return False
+    parts = Path(filename).parts
+    if "site-packages" in parts or "dist-packages" in parts:
+        return False
+    return not filename.startswith(GRADER_FOLDERS + LIBRARY_FOLDERS)
+
+
+def trimmed_traceback(error):
+    """The traceback of `error` with only the learner's frames, as text.
 
     Each frame and each line of the exception's own text is capped in length, so that the
     line naming the exception always ends it, however long a message learner code wrote.
     """
-    parts = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
-    parts += traceback.format_exception_only(type(error), error)
-    return "\n".join(capped(part.rstrip("\n")) for part in parts)
-
-
-def trimmed_traceback(error):
-    """The traceback of `error` without the grader's own frames, as text."""
     frames = [
         frame
         for frame in traceback.extract_tb(error.__traceback__)
-        if "autograder" not in frame.filename and "<grader" not in frame.filename
+        if is_learner_file(frame.filename)
     ]
-    return traceback_text(frames, error)
+    parts = traceback.format_list(frames[-MAX_TRACEBACK_FRAMES:])
+    parts += traceback.format_exception_only(type(error), error)
+    return "\n".join(capped(part.rstrip("\n")) for part in parts)
 
 
 def run_probe(namespace, probe_name, args=(), kwargs=None):

@@ -11,13 +11,12 @@ import io
 import linecache
 import os
 import sys
-import traceback
 import types
 from importlib.machinery import PathFinder
 
 from autograder.errors import LearnerError
 from autograder.plain import decode, encode
-from autograder.probes import run_probe, traceback_text
+from autograder.probes import run_probe, trimmed_traceback
 
 OUTPUT_KEPT = 4000  # characters of printed output kept per cell or call
 BLOCKED_PACKAGES = ("solutions", "autograder")
@@ -145,14 +144,6 @@ class Channel:
         return b"".join(chunks)
 
 
-def learner_traceback(error):
-    """The traceback of an error in a cell, with only the learner's own frames."""
-    frames = [
-        f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith("<cell")
-    ]
-    return traceback_text(frames, error)
-
-
 def run_cells(cells, namespace, channel, output):
     """Run each cell in its own try, so that one broken cell does not stop the rest."""
     for cell in cells:
@@ -167,10 +158,8 @@ def run_cells(cells, namespace, channel, output):
         error = None
         try:
             exec(compile(cell["source"], filename, "exec"), namespace)
-        except SyntaxError as syntax_error:
-            error = traceback_text([], syntax_error)
         except BaseException as raised:  # noqa: BLE001 (SystemExit and KeyboardInterrupt too)
-            error = learner_traceback(raised)
+            error = trimmed_traceback(raised)
         channel.send(
             {"event": "cell_done", "index": cell["index"], "error": error, "output": output.take()}
         )
@@ -188,7 +177,7 @@ def answer(request, namespace, output):
         reply["exception_type"] = getattr(error, "exception_type", "")
     except BaseException as error:  # noqa: BLE001 (sys.exit or KeyboardInterrupt in learner code)
         name = request["args"][0] if request["args"] else request["probe"]
-        message = f"`{name}` raised {type(error).__name__}:\n{learner_traceback(error)}"
+        message = f"`{name}` raised {type(error).__name__}:\n{trimmed_traceback(error)}"
         reply.update(ok=False, kind="RaisedException", message=message)
         reply["exception_type"] = type(error).__name__
     reply["output"] = output.take()

@@ -8,9 +8,12 @@ points of the untouched functions, never more.
 """
 
 import json
+import linecache
 import subprocess
 import sys
+import sysconfig
 
+import numpy as np
 import pytest
 
 from autograder.batch import Submission, grade_class
@@ -318,6 +321,84 @@ def test_long_exception_messages_are_cut_in_the_learners_notebook():
     assert (
         f"[... {len(LONG_MESSAGE) - MESSAGE_KEPT + len('ValueError: ')} more characters" in message
     )
+
+
+# Errors raised inside libraries: the traceback shows the learner's lines, not NumPy's.
+
+STACKING_CROSS_ENTROPY = """
+def cross_entropy(logits, target):
+    stacked = np.stack([logits, logits[:-1]])  # shapes differ
+    return stacked[0, target]
+"""
+
+PARSING_SEQ2SEQ_LOSS = """
+import contextlib
+import json
+
+def seq2seq_loss(*args):
+    return json.loads("{")  # not JSON
+"""
+
+
+def library_frames(feedback):
+    """The lines of `feedback` that name a file of NumPy or of Python's standard library."""
+    libraries = (sysconfig.get_paths()["stdlib"], sysconfig.get_paths()["purelib"])
+    return [line for line in feedback.splitlines() if any(path in line for path in libraries)]
+
+
+@pytest.fixture(scope="module")
+def library_errors(tmp_path_factory):
+    notebook = complete_notebook()
+    replace_function(notebook, "cross_entropy", STACKING_CROSS_ENTROPY)
+    replace_function(notebook, "seq2seq_loss", PARSING_SEQ2SEQ_LOSS)
+    add_cells(notebook, "np.stack([np.zeros(2), np.zeros(3)])  # stacking cell")
+    path = tmp_path_factory.mktemp("library") / "library.ipynb"
+    return notebook, grade(write(notebook, path))
+
+
+@pytest.mark.parametrize(
+    "function, line, error",
+    [
+        ("cross_entropy", "np.stack([logits, logits[:-1]])  # shapes differ", "ValueError: all"),
+        ("seq2seq_loss", 'return json.loads("{")  # not JSON', "JSONDecodeError: Expecting"),
+    ],
+)
+def test_tracebacks_show_the_learners_frames_only(library_errors, function, line, error):
+    """Check that an error raised inside NumPy or the standard library shows only the
+    learner's frames, ending with the exception."""
+    notebook, result = library_errors
+    number = cell_number(notebook, line)
+    for test in affected_tests(function):
+        feedback = outputs(result)[test][1]
+        assert f'File "<cell {number}>"' in feedback and line in feedback, feedback
+        assert library_frames(feedback) == [] and "File" not in feedback.splitlines()[-1]
+        assert error in feedback.splitlines()[-1]
+
+
+def test_tracebacks_of_cells_show_the_learners_frames_only(library_errors):
+    """Check the same for a cell that raises inside NumPy."""
+    notebook, result = library_errors
+    note = note_about(result, cell_number(notebook, "# stacking cell"))
+    assert library_frames(note) == [] and "# stacking cell" in note
+    assert note.endswith("ValueError: all input arrays must have the same shape")
+
+
+def test_tracebacks_in_the_learners_notebook_show_the_learners_frames_only():
+    """Check the learner's own kernel, where a cell's file is /tmp/ipykernel_.../N.py."""
+    namespace = {"np": np}
+    cell_file = "/tmp/ipykernel_123/456.py"
+    lines = STACKING_CROSS_ENTROPY.splitlines(True)
+    linecache.cache[cell_file] = (len(STACKING_CROSS_ENTROPY), None, lines, cell_file)  # as IPython
+    exec(compile(STACKING_CROSS_ENTROPY, cell_file, "exec"), namespace)
+    with pytest.raises(RaisedException) as raised:
+        LocalSubmission(namespace).call("cross_entropy", np.zeros(3), 0)
+    lines = str(raised.value).splitlines()
+    assert lines[1:3] == [
+        f'  File "{cell_file}", line 3, in cross_entropy',
+        "    stacked = np.stack([logits, logits[:-1]])  # shapes differ",
+    ]
+    assert library_frames("\n".join(lines)) == []
+    assert lines[-1] == "ValueError: all input arrays must have the same shape"
 
 
 # Lying return values and monkeypatching: comparisons happen in the grader's process.
