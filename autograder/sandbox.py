@@ -33,7 +33,7 @@ WORKER_MODULES = (
     "autograder.jail",
     "autograder.worker",
 )
-MAX_MESSAGE_BYTES = 256 << 20
+MAX_MESSAGE_BYTES = 16 << 20  # an answer is a few arrays; anything larger is an attack
 
 BOOT = r"""
 import json, os, resource, sys, types
@@ -63,6 +63,9 @@ if jail:
     sys.modules["autograder.jail"].confine(jail["kept"], jail["grader_folders"], write_fd)
 sys.modules["autograder.worker"].main(read_fd, write_fd)
 """
+
+
+_LOADED = object()  # every cell has run
 
 
 @dataclass(frozen=True)
@@ -195,9 +198,10 @@ class Sandbox:
         )
         os.close(worker_read)
         os.close(worker_write)
+        os.set_blocking(grader_write, False)  # a learner who stops reading cannot stall us
         self.read_fd, self.write_fd = grader_read, grader_write
         sources = _worker_sources()
-        self._write(len(sources).to_bytes(8, "big") + sources)
+        self._write(len(sources).to_bytes(8, "big") + sources, time.monotonic() + 60)
         if jail_settings():
             self._hold_jailed_learner()
 
@@ -231,17 +235,24 @@ class Sandbox:
         os.close(self.write_fd)
         self.process = None
 
-    def _write(self, data):
+    def _write(self, data, deadline):
+        """Write all of `data`, or _Stopped if the process does not take it in time."""
         view = memoryview(data)
-        try:
-            while view:
+        while view:
+            remaining = deadline - time.monotonic()
+            _, writable, _ = select.select([], [self.write_fd], [], max(remaining, 0))
+            if not writable:
+                raise _Stopped("ran past its time limit", timed_out=True)
+            try:
                 view = view[os.write(self.write_fd, view) :]
-        except OSError:
-            pass  # the process died; the next read says how
+            except BlockingIOError:
+                continue
+            except OSError:
+                return  # the process died; the next read says how
 
-    def send(self, message):
+    def send(self, message, deadline):
         data = encode(message)
-        self._write(len(data).to_bytes(8, "big") + data)
+        self._write(len(data).to_bytes(8, "big") + data, deadline)
 
     def receive(self, deadline):
         """The next message, or _Stopped if the deadline passes or the process dies."""
@@ -283,12 +294,18 @@ class Sandbox:
 
     def _load(self):
         cells = [cell for cell in self.cells if cell.index not in self.skipped]
-        self.send({"op": "load", "cells": [{"index": c.index, "source": c.source} for c in cells]})
+        request = {"op": "load", "cells": [{"index": c.index, "source": c.source} for c in cells]}
+        sent = {cell.index for cell in cells}
+        try:  # no learner code has run yet
+            self.send(request, min(time.monotonic() + self.limits.cell_seconds, self.deadline))
+        except _Stopped as stopped:
+            raise errors.Crash(f"the grader could not start Python: {stopped.reason}") from None
         current = None
         while True:
             cell_deadline = min(time.monotonic() + self.limits.cell_seconds, self.deadline)
             try:
                 message = self.receive(cell_deadline)
+                current = self._follow(message, sent, current)
             except _Stopped as stopped:
                 if current is None:
                     reason = f"the grader could not start Python: {stopped.reason}"
@@ -299,12 +316,22 @@ class Sandbox:
                     why = f"it stopped the Python process: {stopped.reason}"
                 self.skipped[current] = why
                 raise
-            if message["event"] == "cell_start":
-                current = message["index"]
-            elif message["event"] == "cell_done" and message["error"]:
-                self.cell_errors.setdefault(message["index"], message["error"])
-            elif message["event"] == "loaded":
+            if current is _LOADED:
                 return
+
+    def _follow(self, message, sent, current):
+        """Take in one message of the loading; the cell now running, or _LOADED."""
+        event = message.get("event") if isinstance(message, dict) else None
+        index = message.get("index") if isinstance(message, dict) else None
+        if event == "cell_start" and index in sent:
+            return index
+        if event == "cell_done" and index in sent:
+            if message.get("error"):
+                self.cell_errors.setdefault(index, str(message["error"]))
+            return current
+        if event == "loaded":
+            return _LOADED
+        raise _Stopped("the process sent a garbled answer", timed_out=False)
 
     def _notebook_time_message(self):
         return (
@@ -318,17 +345,16 @@ class Sandbox:
         """Run a probe in the learner process; its value, or a LearnerError."""
         self.ready()
         self.next_id += 1
-        self.send(
-            {
-                "op": "probe",
-                "id": self.next_id,
-                "probe": probe_name,
-                "args": list(args),
-                "kwargs": kwargs,
-            }
-        )
+        request = {
+            "op": "probe",
+            "id": self.next_id,
+            "probe": probe_name,
+            "args": list(args),
+            "kwargs": kwargs,
+        }
         name = args[0] if args and isinstance(args[0], str) else probe_name
         try:
+            self.send(request, min(deadline, self.deadline))
             reply = self.receive(min(deadline, self.deadline))
         except _Stopped as stopped:
             self.stop()
@@ -340,7 +366,12 @@ class Sandbox:
                 f"`{name}` ran past the time limit of {self.limits.test_seconds:g} s for this test "
                 "(an infinite loop, or far too much work?)"
             ) from None
-        if not isinstance(reply, dict) or reply.get("id") != self.next_id:
+        well_formed = (
+            isinstance(reply, dict)
+            and reply.get("id") == self.next_id
+            and ((reply.get("ok") is True and "value" in reply) or reply.get("ok") is False)
+        )
+        if not well_formed:
             self.stop()
             raise errors.Crash(f"calling `{name}`, the process sent an unexpected answer")
         if reply["ok"]:
@@ -348,9 +379,10 @@ class Sandbox:
         error_class = getattr(errors, str(reply.get("kind")), None)
         if not (isinstance(error_class, type) and issubclass(error_class, errors.LearnerError)):
             error_class = errors.RaisedException
+        message = str(reply.get("message"))
         if error_class is errors.RaisedException:
-            raise errors.RaisedException(str(reply["message"]), str(reply.get("exception_type")))
-        raise error_class(str(reply["message"]))
+            raise errors.RaisedException(message, str(reply.get("exception_type")))
+        raise error_class(message)
 
 
 class RemoteSubmission(Submission):

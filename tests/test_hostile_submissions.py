@@ -7,24 +7,31 @@ feedback that says why, and that the score is exactly what honest code would ear
 points of the untouched functions, never more.
 """
 
+import contextlib
 import json
 import linecache
+import os
+import signal
 import subprocess
 import sys
 import sysconfig
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import autograder.engine
 from autograder.batch import Submission, grade_class
 from autograder.engine import gradable_cells, grade_notebook
-from autograder.errors import MESSAGE_KEPT, RaisedException
+from autograder.errors import MESSAGE_KEPT, RaisedException, TimeLimit
 from autograder.report import gradescope_results
-from autograder.sandbox import RemoteSubmission, Sandbox
+from autograder.sandbox import Cell, RemoteSubmission, Sandbox, jail_settings
 from autograder.submission import LocalSubmission
+from tests.conftest import REPO
 from tests.hostile import (
     ALL_TESTS,
     ASSIGNMENT,
+    COMPLETE,
     LIMITS,
     POINTS,
     add_cells,
@@ -332,7 +339,6 @@ def cross_entropy(logits, target):
 """
 
 PARSING_SEQ2SEQ_LOSS = """
-import contextlib
 import json
 
 def seq2seq_loss(*args):
@@ -545,8 +551,11 @@ try_import("bypass suite", "autograder.suite.recurrent_oracle")
 
 fake = {"score": 1000, "tests": [{"name": "all", "score": 1000, "max_score": 1}]}
 for path in ("results.json", RESULTS_PATH):
-    with open(path, "w") as file:
-        json.dump(fake, file)
+    try:  # in the jail, the results' folder is out of sight
+        with open(path, "w") as file:
+            json.dump(fake, file)
+    except OSError:
+        pass
 
 
 def import_outcomes():
@@ -623,6 +632,146 @@ def test_cheating_notebook_earns_only_its_honest_points_via_the_cli(tmp_path):
     for test in affected_tests("cross_entropy", "greedy_decode"):
         assert by_test[test]["output"].startswith("Not attempted: `")
     assert not (tmp_path / "cheat" / "results.json").exists()  # cwd is a scratch folder
+
+
+# The jail: where the machine allows namespaces, learner code changes no file, reads none
+# of the grader's or other learners', signals no process of the grader's, and leaves none.
+
+JAILBREAK_CELL = """
+import os, signal, subprocess, sys
+
+attempts = {"parent pid": os.getppid()}
+
+
+def attempt(label, action):
+    try:
+        attempts[label] = action()
+    except BaseException as error:
+        attempts[label] = type(error).__name__
+
+
+attempt("read the grader", lambda: open(GRADER_FILE).read()[:10])
+attempt("read the reference", lambda: open(REFERENCE_FILE).read()[:10])
+attempt("read another learner", lambda: open(OTHER_SUBMISSION).read()[:10])
+attempt("list the grader's folder", lambda: os.listdir(GRADER_FOLDER))
+attempt("write to the Python installation", lambda: open(sys.prefix + "/jailbreak", "w").close())
+attempt("write to its working folder", lambda: open("scratch.txt", "w").write("ok"))
+attempt("stop the grader", lambda: os.kill(GRADER_PID, signal.SIGSTOP))
+attempt("start a daemon", lambda: subprocess.Popen(DAEMON, start_new_session=True).pid > 0)
+
+
+def jailbreak_attempts():
+    return {label: str(outcome) for label, outcome in attempts.items()}
+"""
+
+
+def processes_running(command):
+    """The pids of running processes whose command line is `command` (a list)."""
+    wanted = "\0".join(command) + "\0"
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and (entry / "cmdline").read_text() == wanted:
+                pids.append(int(entry.name))
+        except OSError:
+            pass
+    return pids
+
+
+@pytest.mark.skipif(jail_settings() is None, reason="this machine cannot make namespaces")
+def test_jailed_learner_code_reaches_nothing_of_the_grader(tmp_path):
+    """Check the jail: no grader file, no other learner, no grader process, no daemon."""
+    daemon = ["sleep", f"{900 + os.getpid() % 1000}.5"]  # a command line no one else runs
+    settings = {
+        "GRADER_FILE": autograder.engine.__file__,
+        "GRADER_FOLDER": str(Path(autograder.engine.__file__).parent),
+        "REFERENCE_FILE": str(REPO / "solutions" / "seq2seq.py"),
+        "OTHER_SUBMISSION": str(COMPLETE),
+        "GRADER_PID": os.getpid(),
+        "DAEMON": daemon,
+    }
+    notebook = complete_notebook()
+    preamble = "".join(f"{name} = {value!r}\n" for name, value in settings.items())
+    add_cells(notebook, preamble + JAILBREAK_CELL, after="cell_step")
+    with Sandbox(gradable_cells(notebook), LIMITS) as sandbox:
+        found = RemoteSubmission(sandbox, LIMITS.test_seconds).call("jailbreak_attempts")
+        assert sandbox.cell_errors == {} and len(processes_running(daemon)) == 1
+    assert found.pop("list the grader's folder") in ("FileNotFoundError", "[]")  # covered
+    assert found == {
+        "parent pid": "0",  # the first process of its own PID namespace
+        "read the grader": "FileNotFoundError",
+        "read the reference": "FileNotFoundError",
+        "read another learner": "FileNotFoundError",
+        "write to the Python installation": "OSError",  # read-only file system
+        "write to its working folder": "2",
+        "stop the grader": "ProcessLookupError",
+        "start a daemon": "True",
+    }
+    assert not (Path(sys.prefix) / "jailbreak").exists()
+    assert processes_running(daemon) == []  # it died with the learner's process
+
+
+def test_without_a_jail_grading_is_the_same(tmp_path, monkeypatch):
+    """Check grading on a machine that cannot make namespaces: the plain sandbox."""
+    monkeypatch.setattr("autograder.sandbox.jail_settings", lambda: None)
+    result = grade(write(complete_notebook(), tmp_path / "complete.ipynb"))
+    assert result.score == FULL and result.messages == []
+
+
+# The pipes to the grader: a learner who stops reading or forges messages.
+
+
+@contextlib.contextmanager
+def failing_after(seconds):
+    """Fail, instead of hanging, if the block takes more than `seconds`."""
+
+    def give_up(*args):
+        raise AssertionError(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, give_up)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+STALLING_CELL = """
+import fcntl, sys, time
+
+fcntl.fcntl(int(sys.argv[1]), 1031, 4096)  # F_SETPIPE_SZ: the grader's pipe, made small
+sys.modules["autograder.worker"].Channel.receive = lambda self: time.sleep(10**6)
+
+
+def echo(value):
+    return value
+"""
+
+
+def test_a_learner_who_stops_reading_cannot_stall_the_grader():
+    """Check that a probe the process does not read ends at the test's time limit."""
+    with failing_after(60), Sandbox([Cell(1, STALLING_CELL)], LIMITS) as sandbox:
+        with pytest.raises(TimeLimit, match="ran past the time limit"):
+            RemoteSubmission(sandbox, LIMITS.test_seconds).call("echo", np.zeros(100_000))
+
+
+FORGING_CELL = """
+import os, sys
+
+forged = sys.modules["autograder.plain"].encode(
+    {"event": "cell_done", "index": "forged", "error": "x", "output": ""}
+)
+os.write(int(sys.argv[2]), len(forged).to_bytes(8, "big") + forged)  # the grader's pipe
+"""
+
+
+def test_forged_messages_are_a_garbled_answer(tmp_path):
+    """Check that a message forged on the grader's pipe costs only the cell that sent it."""
+    notebook = add_cells(complete_notebook(), FORGING_CELL)
+    result = grade(write(notebook, tmp_path / "forged.ipynb"))
+    assert result.score == FULL
+    assert "the process sent a garbled answer" in note_about(result, len(notebook.cells))
 
 
 # Notebook structure: syntax errors, missing and renamed functions, edited checks, tags.
