@@ -7,7 +7,10 @@ case, the shapes, the largest error and a hint, in that order.
 
 import numpy as np
 
+from autograder.errors import capped
+
 FLOAT32_ROUNDING = 1e-5  # relative errors this small, in a float64 check, are float32's
+FLOAT64_MAX = float(np.finfo(np.float64).max)  # a Python float: compares exactly with ints
 
 
 class CheckFailed(AssertionError):
@@ -28,18 +31,23 @@ def fail(what, case, problem, hint=None):
 
 def _array(value, what, case, hint):
     if isinstance(value, bool) or value is None or isinstance(value, (str, dict)):
-        fail(what, case, f"expected an array or a number, got {_describe(value)}", hint)
+        fail(what, case, f"expected an array or a number, got {describe(value)}", hint)
     try:
         return np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        fail(what, case, f"expected an array or a number, got {_describe(value)}", hint)
+    except (TypeError, ValueError, OverflowError):
+        fail(what, case, f"expected an array or a number, got {describe(value)}", hint)
 
 
-def _describe(value):
+def describe(value):
+    """What a returned value is, in a few words, for a message that says what came back."""
     if value is None:
         return "None (did you forget a return statement?)"
+    if isinstance(value, np.ndarray):
+        return f"an array of shape {value.shape} and dtype {value.dtype}"
     if isinstance(value, (tuple, list)):
         return f"a {type(value).__name__} of length {len(value)}"
+    if type(value) is int and abs(value) > FLOAT64_MAX:
+        return f"an int too large for a float ({value.bit_length()} bits)"
     return f"a value of type {type(value).__name__}"
 
 
@@ -77,7 +85,7 @@ def assert_equal(actual, expected, what, case="", hint=None):
             return
     elif type(actual) is type(expected) and actual == expected:
         return
-    fail(what, case, f"expected {expected!r}, got {actual!r}", hint)
+    fail(what, case, f"expected {expected!r}, got {capped(repr(actual))}", hint)
 
 
 def assert_state_close(actual, expected, what, case="", cell_type="rnn", **tolerances):
@@ -86,7 +94,7 @@ def assert_state_close(actual, expected, what, case="", cell_type="rnn", **toler
         assert_close(actual, expected, what, case, **tolerances)
         return
     if not isinstance(actual, (tuple, list)) or len(actual) != 2:
-        problem = f"an LSTM state is a tuple (h, c), got {_describe(actual)}"
+        problem = f"an LSTM state is a tuple (h, c), got {describe(actual)}"
         fail(what, case, problem, tolerances.get("hint"))
     assert_close(actual[0], expected[0], f"{what}, h", case, **tolerances)
     assert_close(actual[1], expected[1], f"{what}, c", case, **tolerances)

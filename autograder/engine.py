@@ -11,9 +11,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autograder.compare import CheckFailed
-from autograder.errors import LearnerError, NotAttempted
+from autograder.errors import LearnerError, NotAttempted, capped
 from autograder.registry import assignments, suite
 from autograder.sandbox import Cell, Limits, RemoteSubmission, Sandbox
+from autograder.submission import Submission
 
 SKIP_TAGS = {"skip-grading"}
 
@@ -148,19 +149,33 @@ def failed(test, output):
     return TestResult(test.name, test.description, 0.0, test.points, test.visible, output)
 
 
+class NamingSubmission(Submission):
+    """A submission that remembers the learner function or class a test called last, so
+    that feedback can name it when the test fails on the value that came back."""
+
+    def __init__(self, submission):
+        self.submission, self.last_called = submission, None
+
+    def probe(self, probe_name, *args, **kwargs):
+        self.last_called = args[0] if args and isinstance(args[0], str) else None
+        return self.submission.probe(probe_name, *args, **kwargs)
+
+
 def run_test(test, sandbox, limits):
     """Run one graded test on the sandboxed submission; always returns a TestResult."""
+    submission = NamingSubmission(RemoteSubmission(sandbox, limits.test_seconds))
     try:
         sandbox.ready()
-        test.function(RemoteSubmission(sandbox, limits.test_seconds))
+        test.function(submission)
     except NotAttempted as error:
         return failed(test, f"Not attempted: {error}")
     except (CheckFailed, LearnerError) as error:
         return failed(test, str(error))
     except Exception as error:  # noqa: BLE001 (a value the checks could not even compare)
-        return failed(
-            test, f"The value returned could not be checked: {type(error).__name__}: {error}"
-        )
+        called = submission.last_called
+        returned = f"`{called}` returned a value that" if called else "The value returned"
+        why = capped(f"{type(error).__name__}: {error}")
+        return failed(test, f"{returned} could not be compared with the expected one: {why}")
     return TestResult(
         test.name, test.description, test.points, test.points, test.visible, "Passed."
     )

@@ -22,8 +22,9 @@ import pytest
 
 import autograder.engine
 from autograder.batch import Submission, grade_class
-from autograder.engine import gradable_cells, grade_notebook
+from autograder.engine import gradable_cells, grade_notebook, run_test
 from autograder.errors import MESSAGE_KEPT, RaisedException, TimeLimit
+from autograder.registry import GradedTest
 from autograder.report import gradescope_results
 from autograder.sandbox import Cell, RemoteSubmission, Sandbox, jail_settings
 from autograder.submission import LocalSubmission
@@ -523,6 +524,72 @@ def test_lying_values_are_named_in_feedback(tampering, function, says):
         assert says in outputs(tampering)[test][1]
     if function == "decoder_forward":
         assert "values differ; largest error" in outputs(tampering)[affected_tests(function)[0]][1]
+
+
+# Values of the wrong kind: feedback names the function, the case and what came back.
+
+WRONG_KIND_GREEDY_DECODE = """
+def greedy_decode(context, embedding, start, end, max_len, params, cell_type="rnn"):
+    if max_len == 6:  # test_greedy_decode's case
+        return np.zeros((max_len, 2), dtype=int)
+    return np.matrix(np.arange(max_len))
+"""
+
+
+@pytest.fixture(scope="module")
+def wrong_kinds(tmp_path_factory):
+    notebook = complete_notebook()
+    replace_function(notebook, "greedy_decode", WRONG_KIND_GREEDY_DECODE)
+    replace_function(notebook, "cross_entropy", "def cross_entropy(*args):\n    return 10**400")
+    return grade(write(notebook, tmp_path_factory.mktemp("kinds") / "kinds.ipynb"))
+
+
+@pytest.mark.parametrize(
+    "test, says",
+    [
+        (
+            "test_greedy_decode",
+            "greedy_decode tokens [cell_type='rnn', V=5, max_len=6, H=4]: expected a list of "
+            "int token ids, got an array of shape (6, 2) and dtype int64",
+        ),
+        (
+            "test_greedy_decode_all_cells",
+            "greedy_decode tokens [cell_type='rnn', V=3, max_len=1, H=3]: expected a list of "
+            "int token ids, got an array of shape (1, 1) and dtype int64",
+        ),
+        (
+            "test_cross_entropy",
+            "cross_entropy [V=2, target=0]: expected an array or a number, "
+            "got an int too large for a float (1329 bits)",
+        ),
+        (
+            "test_cross_entropy_large_logits",
+            "cross_entropy [logits of magnitude 1e4, target=5]: expected an array or a number",
+        ),
+    ],
+)
+def test_values_of_the_wrong_kind_are_named(wrong_kinds, test, says):
+    """Check a 2-D array or np.matrix for a list of tokens, and an int beyond float64."""
+    assert_only_these_fail(wrong_kinds, "greedy_decode", "cross_entropy")
+    assert outputs(wrong_kinds)[test][1].startswith(says)
+
+
+def test_a_value_the_test_cannot_compare_is_named(tmp_path):
+    """Check the message when a test's own code fails on a returned value."""
+
+    def compares_badly(sub):
+        """Check that a test failing on a value names the function."""
+        return sub.call("cross_entropy", np.zeros(3), 0) < "a string"  # TypeError
+
+    test = GradedTest("test_compares_badly", 1, False, "Check it", compares_badly)
+    notebook = complete_notebook()
+    with Sandbox(gradable_cells(notebook), LIMITS) as sandbox:
+        result = run_test(test, sandbox, LIMITS)
+    assert result.score == 0
+    assert result.output == (
+        "`cross_entropy` returned a value that could not be compared with the expected one: "
+        "TypeError: '<' not supported between instances of 'float' and 'str'"
+    )
 
 
 # Reaching for the reference, the hidden tests or the results file.

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from autograder.compare import CheckFailed, assert_close, assert_state_close, matching_variant
+from autograder.compare import (
+    CheckFailed,
+    assert_close,
+    assert_equal,
+    assert_state_close,
+    describe,
+    matching_variant,
+)
 from autograder.plain import NotPlain, decode, encode, to_plain
 
 
@@ -88,3 +95,19 @@ def test_matching_variant_names_the_mistake():
     variants = {"mean instead of sum": np.array(2.0), "other": np.array(9.0)}
     assert matching_variant(np.array(2.0), variants) == "mean instead of sum"
     assert matching_variant(np.array(3.0), variants) is None
+
+
+def test_values_that_are_not_numbers_are_described():
+    """Check that an int beyond float64, or an array for a list, is named as such."""
+    with pytest.raises(CheckFailed, match=r"got an int too large for a float \(1329 bits\)"):
+        assert_close(10**400, 1.0, "f")
+    with pytest.raises(CheckFailed, match=r"got an array of shape \(2,\) and dtype <U1"):
+        assert_close(np.array(["a", "b"]), [1.0, 2.0], "f")
+    assert describe(np.zeros((1, 2), dtype=np.int64)) == "an array of shape (1, 2) and dtype int64"
+
+
+def test_long_values_are_cut_in_messages():
+    """Check that a million-token answer costs a few kilobytes of message."""
+    with pytest.raises(CheckFailed) as wrong:
+        assert_equal(list(range(1_000_000)), [1, 2], "tokens")
+    assert len(str(wrong.value)) < 5000 and "more characters not kept]" in str(wrong.value)

@@ -13,6 +13,7 @@ from autograder.compare import (
     assert_close,
     assert_equal,
     assert_state_close,
+    describe,
     fail,
     matches,
     matching_variant,
@@ -266,15 +267,19 @@ def check_greedy(sub, cell_type, D, H, V, max_len, seed):
         "feed embedding[previous token] to cell_step, take the argmax of the logits, "
         "stop after end_token or max_len tokens; leave out the start token" + USES_CELL_STEP
     )
-    actual = [int(t) for t in actual] if isinstance(actual, (list, tuple, np.ndarray)) else actual
-    assert_equal(
-        actual,
-        expected,
-        "greedy_decode tokens",
-        case(cell_type, V=V, max_len=max_len, H=H),
-        hint=hint,
-    )
+    where = case(cell_type, V=V, max_len=max_len, H=H)
+    tokens = token_ids(actual, "greedy_decode tokens", where, hint)
+    assert_equal(tokens, expected, "greedy_decode tokens", where, hint=hint)
     return expected
+
+
+def token_ids(value, what, where, hint):
+    """`value` as a list of ints: a list or tuple of ints, or a 1-D integer array."""
+    if isinstance(value, np.ndarray) and value.ndim == 1 and value.dtype.kind in "iu":
+        return [int(token) for token in value]
+    if isinstance(value, (list, tuple)) and all(type(token) is int for token in value):
+        return list(value)
+    fail(what, where, f"expected a list of int token ids, got {describe(value)}", hint)
 
 
 @graded(points=2, visible=True)
