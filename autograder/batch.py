@@ -3,8 +3,9 @@
 Two layouts are understood: nbgrader's `submitted/<student>/<assignment>/<notebook>.ipynb`,
 and a flat folder of notebooks, one per student (the student is the file's name). Each
 submission's results.json and feedback are written as soon as it is graded, and the
-gradebook at the end; a broken submission never stops the batch, and running the batch
-again rewrites the same files.
+gradebook at the end; a broken submission, or outputs that cannot be written (the
+gradebook row says why), never stops the batch, and running the batch again rewrites the
+same files.
 """
 
 import multiprocessing
@@ -18,6 +19,8 @@ from tqdm import tqdm
 from autograder.engine import GradeResult, NotebookError, grade_notebook
 from autograder.registry import assignments
 from autograder.report import write_gradebook, write_submission_outputs
+
+GRADEBOOK = "gradebook.csv"  # in the output folder, beside a folder per student
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,18 @@ def find_submissions(folder, assignment=None):
     if not found:
         found = [Submission(path.stem, assignment, path) for path in sorted(folder.glob("*.ipynb"))]
     return found
+
+
+def output_folder(out, student, assignment):
+    """Where a submission's results.json and feedback go: out/<student>/<assignment>/.
+
+    A student named like the gradebook, or "." or ".." (the flat-folder notebooks
+    `..ipynb` and `...ipynb`), would write over it or outside `out`: their folder is
+    named "student-<name>" instead.
+    """
+    if student in (GRADEBOOK, ".", ".."):
+        student = f"student-{student}"
+    return Path(out) / student / assignment
 
 
 def grade_submission(submission, limits):
@@ -77,18 +92,22 @@ def grade_class(submissions, out, limits, jobs=None, feedback_format="md", progr
                 result = GradeResult(str(submission.path), submission.assignment or "unknown")
                 result.messages.append(message)
                 result.status = "grader error"
-            folder = Path(out) / submission.student / result.assignment
-            write_submission_outputs(folder, result, submission.student, feedback_format)
+            folder = output_folder(out, submission.student, result.assignment)
+            status = result.status
+            try:
+                write_submission_outputs(folder, result, submission.student, feedback_format)
+            except OSError as error:  # something in the way: say so in the gradebook, go on
+                status = f"not written: {error}"
             rows.append(
                 {
                     "student": submission.student,
                     "assignment": result.assignment,
                     "score": f"{result.score:g}",
                     "max_score": f"{result.max_score:g}",
-                    "status": result.status,
+                    "status": status,
                 }
             )
             bar.update()
         bar.close()
-    write_gradebook(Path(out) / "gradebook.csv", rows)
+    write_gradebook(Path(out) / GRADEBOOK, rows)
     return rows

@@ -2,20 +2,29 @@
 
 import csv
 import html
+import io
 import json
 import os
+import tempfile
 from pathlib import Path
 
 from autograder.registry import points_text
 
 
 def write_atomically(path, text):
-    """Write `text` to `path` so that a reader never sees half a file."""
+    """Write `text` to `path` so that a reader never sees half a file: into a new scratch
+    file of a unique name beside it, which then replaces it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp")
-    scratch.write_text(text)
-    os.replace(scratch, path)
+    descriptor, scratch = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as file:
+            file.write(text)
+        os.chmod(scratch, 0o644)  # mkstemp makes it readable by its owner only
+        os.replace(scratch, path)
+    except BaseException:
+        os.unlink(scratch)
+        raise
 
 
 def gradescope_results(result, hidden_visibility="after_published"):
@@ -65,14 +74,11 @@ def feedback_html(result, student=None):
 
 def write_gradebook(path, rows):
     """rows: dicts with student, assignment, score, max_score, status."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    scratch = path.with_name(f".{path.name}.tmp")
-    with scratch.open("w", newline="") as file:
-        writer = csv.DictWriter(file, ["student", "assignment", "score", "max_score", "status"])
-        writer.writeheader()
-        writer.writerows(sorted(rows, key=lambda row: (row["student"], row["assignment"])))
-    os.replace(scratch, path)
+    text = io.StringIO()
+    writer = csv.DictWriter(text, ["student", "assignment", "score", "max_score", "status"])
+    writer.writeheader()
+    writer.writerows(sorted(rows, key=lambda row: (row["student"], row["assignment"])))
+    write_atomically(path, text.getvalue())
 
 
 def gradebook_table(rows):

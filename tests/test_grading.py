@@ -9,6 +9,7 @@ import pytest
 from autograder.batch import find_submissions, grade_class
 from autograder.engine import grade_notebook
 from autograder.registry import suite
+from autograder.report import write_atomically, write_gradebook
 from autograder.sandbox import Limits
 from tests.conftest import REPO, built_assignments
 
@@ -70,3 +71,62 @@ def test_cli_grades_one_notebook_into_gradescope_results(tmp_path):
     assert data["score"] == 0
     assert {"name", "score", "max_score", "output", "visibility"} <= set(data["tests"][0])
     assert "total: 0 / " in finished.stdout
+
+
+# Writing the outputs: whatever is in the output folder, the gradebook is written.
+
+UNREADABLE = b'{"cells": ['  # graded in no time: every test says the file is cut off
+
+
+def flat_class(folder, students):
+    """A flat folder of cut-off notebooks of notebook 15, one per student."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for student in students:
+        (folder / f"{student}.ipynb").write_bytes(UNREADABLE)
+    return find_submissions(folder, "15_encoder_decoder")
+
+
+def test_a_folder_in_the_way_of_a_scratch_file_changes_nothing(tmp_path):
+    """Check that a folder at a scratch file's old, fixed name does not stop a write."""
+    (tmp_path / ".results.json.tmp").mkdir()
+    (tmp_path / ".gradebook.csv.tmp").mkdir()
+    write_atomically(tmp_path / "results.json", "{}")
+    row = {"student": "ada", "assignment": "a", "score": "1", "max_score": "2", "status": "ok"}
+    write_gradebook(tmp_path / "gradebook.csv", [row])
+    assert (tmp_path / "results.json").read_text() == "{}"
+    assert (tmp_path / "gradebook.csv").read_text().splitlines()[1] == "ada,a,1,2,ok"
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        ".gradebook.csv.tmp",
+        ".results.json.tmp",
+        "gradebook.csv",
+        "results.json",
+    ]
+
+
+def test_a_submission_that_cannot_be_written_is_in_the_gradebook(tmp_path):
+    """Check that a result that cannot be written is noted in its row; the rest go on."""
+    submissions = flat_class(tmp_path / "class", ["ada", "ben"])
+    out = tmp_path / "grades"
+    (out / "ada" / "15_encoder_decoder" / "results.json").mkdir(parents=True)
+    rows = grade_class(submissions, out, Limits(), jobs=1, progress=False)
+    status = {row["student"]: row["status"] for row in rows}
+    assert status["ada"].startswith("not written: [Errno 21] Is a directory")
+    assert status["ben"] == "unreadable"
+    assert (out / "ben" / "15_encoder_decoder" / "results.json").exists()
+    assert "not written: [Errno 21]" in (out / "gradebook.csv").read_text()
+
+
+def test_students_named_like_the_gradebook_or_a_parent_folder_stay_apart(tmp_path):
+    """Check flat-folder notebooks `gradebook.csv.ipynb`, `..ipynb` and `...ipynb`."""
+    students = ["gradebook.csv", ".", "..", "ada"]
+    submissions = flat_class(tmp_path / "class", students)
+    assert sorted(submission.student for submission in submissions) == sorted(students)
+    out = tmp_path / "grades"
+    rows = grade_class(submissions, out, Limits(), jobs=1, progress=False)
+    assert sorted(row["status"] for row in rows) == ["unreadable"] * 4
+    written = sorted(str(path.relative_to(tmp_path)) for path in tmp_path.rglob("*.json"))
+    assert written == sorted(
+        f"grades/{folder}/15_encoder_decoder/results.json"
+        for folder in ("ada", "student-.", "student-..", "student-gradebook.csv")
+    )
+    assert (out / "gradebook.csv").read_text().count("\n") == 5
