@@ -28,23 +28,56 @@ class Submission:
     student: str
     assignment: str  # None when it is to be inferred from the notebook
     path: Path
+    ignored: tuple = ()  # the other notebooks in an assignment folder, not graded
 
 
 def find_submissions(folder, assignment=None):
-    """The submissions in `folder`, in either layout, sorted by student and assignment."""
+    """The submissions in `folder`, in either layout, sorted by student and assignment.
+
+    In nbgrader's layout, an assignment folder that holds several notebooks (a copy
+    saved beside the work) is one submission: see `chosen_notebook`.
+    """
     folder = Path(folder)
     if (folder / "submitted").is_dir():
         folder = folder / "submitted"
     known = assignments()
-    found = []
+    notebooks = {}  # (student, assignment) -> the notebooks in its folder
     for path in sorted(folder.glob("*/*/*.ipynb")):
         student, assignment_dir = path.parent.parent.name, path.parent.name
         if assignment_dir in known and ".ipynb_checkpoints" not in path.parts:
             if assignment in (None, assignment_dir):
-                found.append(Submission(student, assignment_dir, path))
+                notebooks.setdefault((student, assignment_dir), []).append(path)
+    found = []
+    for (student, assignment_dir), paths in sorted(notebooks.items()):
+        chosen = chosen_notebook(paths, assignment_dir)
+        ignored = tuple(path for path in paths if path != chosen)
+        found.append(Submission(student, assignment_dir, chosen, ignored))
     if not found:
         found = [Submission(path.stem, assignment, path) for path in sorted(folder.glob("*.ipynb"))]
     return found
+
+
+def chosen_notebook(paths, assignment):
+    """The notebook graded among several in one assignment folder: the one named after
+    the assignment, as nbgrader releases it, else the one saved last."""
+    for path in paths:
+        if path.name == f"{assignment}.ipynb":
+            return path
+    return max(paths, key=lambda path: path.stat().st_mtime)
+
+
+def ignored_message(submission):
+    """What the feedback says about the notebooks of an assignment folder not graded."""
+    graded = submission.path
+    if graded.name == f"{submission.assignment}.ipynb":
+        why = "the notebook named after the assignment"
+    else:
+        why = "the notebook saved last"
+    others = ", ".join(path.name for path in submission.ignored)
+    return (
+        f"Graded {graded.name}, {why}; not graded: {others} (one notebook per assignment "
+        "is graded: hand in only the one you worked in)."
+    )
 
 
 def output_folder(out, student, assignment):
@@ -62,11 +95,13 @@ def output_folder(out, student, assignment):
 def grade_submission(submission, limits):
     """Grade one submission; a notebook of unknown assignment gets a result that says so."""
     try:
-        return grade_notebook(submission.path, submission.assignment, limits)
+        result = grade_notebook(submission.path, submission.assignment, limits)
     except NotebookError as error:
         result = GradeResult(str(submission.path), "unknown", messages=[str(error)])
         result.status = "unknown assignment"
-        return result
+    if submission.ignored:
+        result.messages.append(ignored_message(submission))
+    return result
 
 
 def _start_grader_process():

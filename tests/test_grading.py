@@ -1,6 +1,7 @@
 """Grading the course's own notebooks: release, source and the sample class."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -130,3 +131,35 @@ def test_students_named_like_the_gradebook_or_a_parent_folder_stay_apart(tmp_pat
         for folder in ("ada", "student-.", "student-..", "student-gradebook.csv")
     )
     assert (out / "gradebook.csv").read_text().count("\n") == 5
+
+
+def test_one_notebook_is_graded_per_student_and_assignment(tmp_path):
+    """Check an assignment folder with several notebooks: the one named after the
+    assignment, else the newest, is graded; the feedback names the others."""
+    folder = tmp_path / "submitted"
+    notebooks = {  # contents that tell which notebook was graded
+        "ada/15_encoder_decoder/15_encoder_decoder.ipynb": b'{"cells": [',
+        "ada/15_encoder_decoder/15_encoder_decoder-Copy1.ipynb": b"[1]",
+        "ben/15_encoder_decoder/draft.ipynb": b'{"cells": [',
+        "ben/15_encoder_decoder/final.ipynb": b"[1]",
+    }
+    for name, data in notebooks.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_bytes(data)
+    os.utime(folder / "ben/15_encoder_decoder/draft.ipynb", (1e9, 1e9))  # the older one
+    submissions = find_submissions(folder)
+    assert [(s.student, s.path.name) for s in submissions] == [
+        ("ada", "15_encoder_decoder.ipynb"),
+        ("ben", "final.ipynb"),
+    ]
+    rows = grade_class(submissions, tmp_path / "grades", Limits(), jobs=1, progress=False)
+    assert sorted(row["student"] for row in rows) == ["ada", "ben"]
+    graded = {
+        "ada": "Graded 15_encoder_decoder.ipynb, the notebook named after the assignment; "
+        "not graded: 15_encoder_decoder-Copy1.ipynb",
+        "ben": "Graded final.ipynb, the notebook saved last; not graded: draft.ipynb",
+    }
+    for student, says in (("ada", "not valid JSON"), ("ben", "not a Jupyter notebook")):
+        results = tmp_path / "grades" / student / "15_encoder_decoder" / "results.json"
+        output = json.loads(results.read_text())["output"]
+        assert says in output and graded[student] in output
