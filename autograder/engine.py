@@ -62,7 +62,7 @@ def read_notebook(path):
     except OSError as error:
         raise NotebookError(f"could not read {path.name}: {error.strerror}") from None
     try:
-        notebook = json.loads(data.decode("utf-8"))
+        notebook = json.loads(data.decode("utf-8-sig"))  # a byte-order mark is allowed
     except UnicodeDecodeError:
         raise NotebookError(f"{path.name} is not a text file, so it is not a notebook") from None
     except json.JSONDecodeError as error:
@@ -71,12 +71,30 @@ def read_notebook(path):
             f"{error.msg}); it may have been cut off while saving. Open it in JupyterLab, "
             "save it again, and hand in the saved file."
         ) from None
+    version = notebook.get("nbformat") if isinstance(notebook, dict) else None
+    if isinstance(version, int) and version < 4:
+        notebook = upgraded(notebook, path.name)
     if not isinstance(notebook, dict) or not isinstance(notebook.get("cells"), list):
         raise NotebookError(
             f"{path.name} is JSON but not a Jupyter notebook (no list of cells); "
             "hand in the .ipynb file you worked in."
         )
     return notebook
+
+
+def upgraded(notebook, name):
+    """An older notebook (nbformat 3 or before, as old Jupyter versions save it) in
+    today's format, or NotebookError."""
+    import nbformat  # only for old notebooks: most are read as plain JSON
+
+    version = notebook["nbformat"]
+    try:
+        return nbformat.convert(nbformat.from_dict(notebook), 4)
+    except Exception:  # noqa: BLE001 (nbformat fails in many ways on a malformed notebook)
+        raise NotebookError(
+            f"{name} is a version {version} notebook that could not be converted to today's "
+            "format; open it in JupyterLab, save it, and hand in the saved file."
+        ) from None
 
 
 def _text(source):

@@ -17,6 +17,7 @@ import sys
 import sysconfig
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pytest
 
@@ -936,6 +937,8 @@ NOT_NOTEBOOKS = {
     "cut off": (b'{"cells": [{"cell_type": "code", "sour', "not valid JSON (line 1"),
     "a list": (b"[1, 2, 3]", "JSON but not a Jupyter notebook"),
     "no cells": (b'{"metadata": {}, "nbformat": 4}', "JSON but not a Jupyter notebook"),
+    "version 3, no worksheets": (b'{"nbformat": 3}', "a version 3 notebook that could not"),
+    "a mark, then garbage": (b"\xef\xbb\xbf[1, 2", "not valid JSON (line 1"),
 }
 
 
@@ -952,6 +955,22 @@ def test_files_that_are_not_notebooks_get_zero_with_a_reason(tmp_path, kind):
     assert all(
         test.output.startswith("Not graded: ") and says in test.output for test in result.tests
     )
+
+
+SAVED_OTHERWISE = {
+    "version 3": lambda notebook: nbformat.writes(nbformat.convert(notebook, 3)).encode(),
+    "byte-order mark": lambda notebook: b"\xef\xbb\xbf" + nbformat.writes(notebook).encode(),
+}
+
+
+@pytest.mark.parametrize("kind", SAVED_OTHERWISE)
+def test_notebooks_saved_otherwise_are_graded(tmp_path, kind):
+    """Check an nbformat 3 notebook, and one that starts with a UTF-8 byte-order mark."""
+    path = tmp_path / f"{ASSIGNMENT}.ipynb"
+    path.write_bytes(SAVED_OTHERWISE[kind](complete_notebook()))
+    result = grade_notebook(path, limits=LIMITS)
+    assert result.status == "graded" and result.messages == []
+    assert result.score == FULL
 
 
 def test_malformed_cells_are_graded_not_a_crash(tmp_path):
