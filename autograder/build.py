@@ -67,10 +67,14 @@ def parse_percent(text):
     return cells
 
 
+def listed_names(arg):
+    """`solutions.module: name, name` -> [names]."""
+    return [name.strip() for name in arg.partition(":")[2].split(",") if name.strip()]
+
+
 def named_objects(arg, where):
     """`solutions.module: name, name` -> (module, [names])."""
-    module_name, _, names = arg.partition(":")
-    names = [name.strip() for name in names.split(",") if name.strip()]
+    module_name, names = arg.partition(":")[0], listed_names(arg)
     if not names:
         raise BuildError(f"{where}: expected 'module: name, ...', got {arg!r}")
     module = importlib.import_module(module_name.strip())
@@ -141,6 +145,16 @@ def cell_grade_id(kind, names):
     if len(grade_id) > 60:
         grade_id = f"{kind}_{names[0]}_and_{len(names) - 1}_more"
     return grade_id
+
+
+def solution_grade_ids(assignment):
+    """The grade ids of the solution cells of `assignment`'s notebook, from its text
+    source; none where that is not at hand (a Gradescope bundle holds no notebook text)."""
+    path = REPO / "source" / assignment / f"{assignment}.pct.py"
+    if not path.exists():
+        return set()
+    cells = parse_percent(path.read_text())
+    return {cell_grade_id(c.kind, listed_names(c.arg)) for c in cells if c.kind == "solution"}
 
 
 def notebook_cell(cell, index, where):

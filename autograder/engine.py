@@ -144,6 +144,14 @@ def gradable_cells(notebook):
     return cells
 
 
+def graded_cell_ids(assignment):
+    """The grade ids of the cells that tell `assignment`'s notebook: its check cells are
+    named after its tests, its solution cells after the functions they hold."""
+    from autograder.build import solution_grade_ids  # notebook tooling, loaded when needed
+
+    return {test.name for test in suite(assignment)} | solution_grade_ids(assignment)
+
+
 def infer_assignment(path, notebook=None):
     """The assignment a notebook belongs to: from its name, its folder, or its cells."""
     path = Path(path)
@@ -156,7 +164,7 @@ def infer_assignment(path, notebook=None):
             str(_field(_field(cell, "metadata"), "nbgrader").get("grade_id"))
             for cell in notebook["cells"]
         }
-        overlap = {name: len(grade_ids & {t.name for t in suite(name)}) for name in known}
+        overlap = {name: len(grade_ids & graded_cell_ids(name)) for name in known}
         best = max(overlap, key=overlap.get)
         if overlap[best]:
             return best

@@ -4,15 +4,17 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from autograder.batch import find_submissions, grade_class
-from autograder.engine import grade_notebook
+from autograder.engine import grade_notebook, infer_assignment, is_check_cell, read_notebook
 from autograder.registry import suite
 from autograder.report import write_atomically, write_gradebook
 from autograder.sandbox import Limits
 from tests.conftest import REPO, built_assignments
+from tests.hostile import LIMITS, complete_notebook, write
 
 
 @pytest.mark.parametrize("assignment", built_assignments())
@@ -163,3 +165,20 @@ def test_one_notebook_is_graded_per_student_and_assignment(tmp_path):
         results = tmp_path / "grades" / student / "15_encoder_decoder" / "results.json"
         output = json.loads(results.read_text())["output"]
         assert says in output and graded[student] in output
+
+
+@pytest.mark.parametrize("assignment", built_assignments())
+def test_a_notebook_without_check_cells_is_recognised_by_its_solution_cells(assignment):
+    """Check that a renamed notebook whose check cells were all deleted is still told."""
+    notebook = read_notebook(REPO / "release" / assignment / f"{assignment}.ipynb")
+    notebook["cells"] = [cell for cell in notebook["cells"] if not is_check_cell(cell)]
+    assert infer_assignment(Path("ada.ipynb"), notebook) == assignment
+
+
+def test_a_flat_folder_notebook_without_check_cells_is_graded_fully(tmp_path):
+    """Check ada's notebook 15, handed in as ada.ipynb with every check cell deleted."""
+    notebook = complete_notebook()
+    notebook.cells = [cell for cell in notebook.cells if not is_check_cell(cell)]
+    path = write(notebook, tmp_path / "ada.ipynb")
+    result = grade_notebook(path, limits=LIMITS)
+    assert result.assignment == "15_encoder_decoder" and result.score == result.max_score > 0
