@@ -189,9 +189,12 @@ class NamingSubmission(Submission):
 
 def run_test(test, sandbox, limits):
     """Run one graded test on the sandboxed submission; always returns a TestResult."""
+    try:
+        sandbox.ready()  # loading the notebook, before the test's own time starts
+    except LearnerError as error:
+        return failed(test, str(error))
     submission = NamingSubmission(RemoteSubmission(sandbox, limits.test_seconds))
     try:
-        sandbox.ready()
         test.function(submission)
     except NotAttempted as error:
         return failed(test, f"Not attempted: {error}")
