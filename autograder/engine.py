@@ -6,6 +6,7 @@ become feedback on the tests they affect, never an exception from the grader.
 """
 
 import json
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,6 +18,19 @@ from autograder.sandbox import Cell, Limits, RemoteSubmission, Sandbox
 from autograder.submission import Submission
 
 SKIP_TAGS = {"skip-grading"}
+MAX_CELL_CHARACTERS = 1_000_000  # a longer cell is not run (no notebook needs one)
+# What IPython's input transformer changes (IPython.core.inputtransformer2): an escape
+# starting a line (%magic, %%cell magic, !shell, ?help, and `,` `;` `/` autocalls),
+# `x = %magic` and `x = !shell`, `name?` ending a line that is not a comment, pasted
+# `>>>` and `In [1]:` prompts; and a cell whose code is indented as a whole, which it
+# dedents. A few plain Python lines match too (a line starting with `/` inside brackets):
+# transforming those changes nothing.
+IPYTHON_SYNTAX = re.compile(
+    r"^[ \t]*[%!?,;/]|=[ \t]*[%!]|^[^#\n]*\?[ \t]*$|^[ \t]*(>>>|\.{3,}:)"
+    r"|^(\[\w+\] )?In \[\d+\]: ",
+    re.MULTILINE,
+)
+FIRST_CODE_INDENTED = re.compile(r"\A(?:[ \t]*(?:#[^\n]*)?\n)*[ \t]+[^\s#]")
 
 
 class NotebookError(Exception):
@@ -121,7 +135,13 @@ def is_check_cell(cell):
 
 
 def python_source(source):
-    """Cell text as plain Python: IPython magics and `!commands` become harmless calls."""
+    """Cell text as plain Python: IPython magics and `!commands` become harmless calls.
+
+    Only a cell that holds IPython's own syntax is transformed: IPython takes seconds
+    per megabyte, and leaves plain Python as it is.
+    """
+    if not (IPYTHON_SYNTAX.search(source) or FIRST_CODE_INDENTED.match(source)):
+        return source
     try:
         from IPython.core.inputtransformer2 import TransformerManager
     except ImportError:  # without IPython, magics stay and show up as syntax errors
@@ -132,16 +152,33 @@ def python_source(source):
         return source
 
 
-def gradable_cells(notebook):
-    """The code cells to run when grading: not checks, not tagged skip-grading."""
-    cells = []
+def graded_code(notebook):
+    """(index, text) of the code cells that grading is about: not checks, not tagged
+    skip-grading."""
     for index, cell in enumerate(notebook["cells"], start=1):
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         if SKIP_TAGS & _tags(cell) or is_check_cell(cell):
             continue
-        cells.append(Cell(index, python_source(_text(cell.get("source", "")))))
-    return cells
+        yield index, _text(cell.get("source", ""))
+
+
+def gradable_cells(notebook):
+    """The code cells to run when grading: not checks, not skip-grading, not too long."""
+    return [
+        Cell(index, python_source(text))
+        for index, text in graded_code(notebook)
+        if len(text) <= MAX_CELL_CHARACTERS
+    ]
+
+
+def cells_too_long(notebook):
+    """Cell index -> why it is not run, for the cells too long to grade."""
+    return {
+        index: f"it holds {len(text):,} characters; a cell may hold at most {MAX_CELL_CHARACTERS:,}"
+        for index, text in graded_code(notebook)
+        if len(text) > MAX_CELL_CHARACTERS
+    }
 
 
 def graded_cell_ids(assignment):
@@ -210,9 +247,11 @@ def run_test(test, sandbox, limits):
     )
 
 
-def notebook_messages(sandbox):
+def notebook_messages(sandbox, not_run):
+    """What the notebook's cells did while grading: `not_run` (index -> why) were left
+    out, the sandbox skipped others, and some raised."""
     messages = []
-    for index, why in sorted(sandbox.skipped.items()):
+    for index, why in sorted((not_run | sandbox.skipped).items()):
         messages.append(f"Cell {index} was skipped while grading: {why}.")
     for index, error in sorted(sandbox.cell_errors.items()):
         if index not in sandbox.skipped:
@@ -247,6 +286,6 @@ def grade_notebook(path, assignment=None, limits=DEFAULT_LIMITS):
     else:
         with Sandbox(gradable_cells(notebook), limits) as sandbox:
             result.tests = [run_test(test, sandbox, limits) for test in tests]
-            result.messages = notebook_messages(sandbox)
+            result.messages = notebook_messages(sandbox, cells_too_long(notebook))
     result.seconds = round(time.monotonic() - started, 3)
     return result

@@ -23,7 +23,7 @@ import pytest
 
 import autograder.engine
 from autograder.batch import Submission, grade_class
-from autograder.engine import gradable_cells, grade_notebook, run_test
+from autograder.engine import gradable_cells, grade_notebook, python_source, run_test
 from autograder.errors import MESSAGE_KEPT, RaisedException, TimeLimit
 from autograder.registry import GradedTest
 from autograder.report import gradescope_results
@@ -177,6 +177,57 @@ def test_magics_and_shell_lines_do_not_hide_code(killers):
     """Check that %%time, %matplotlib and !pip cells still define their functions."""
     _, result = killers
     assert {name: score for name, (score, _) in outputs(result).items()} == POINTS
+
+
+IPYTHON_CELLS = [
+    "%time x = 1",
+    "%%time\nx = 1",
+    "x = 1\n!pip install nothing-at-all",
+    "files = !ls",
+    "elapsed = %time 1",
+    "x = 1\nlen?",
+    "?len",
+    "    x = 1\n    y = 2",  # indented as a whole
+    ">>> x = 1",
+    "In [3]: x = 1",
+]
+PYTHON_CELLS = [
+    "x = 7 % 2\ny = x != 3\nx %= 2",
+    "\n\ndef f():\n    return 'what?'  # really?\n",
+    "  # a comment\nx = 1",
+]
+
+
+@pytest.mark.parametrize("source", IPYTHON_CELLS)
+def test_cells_with_ipython_syntax_become_python(source):
+    """Check that magics, shell lines, help, prompts and indentation are transformed."""
+    transformed = python_source(source)
+    assert transformed != source
+    compile(transformed, "<cell>", "exec")
+
+
+@pytest.mark.parametrize("source", PYTHON_CELLS)
+def test_plain_python_cells_are_left_as_they_are(source):
+    """Check that a cell without IPython's syntax is not transformed (a 5 MB cell took 66 s)."""
+    assert python_source(source) is source
+
+
+def test_cells_too_long_to_grade_are_not_run(tmp_path):
+    """Check a 5 MB cell: not run, the notebook says so, its functions are not defined."""
+    notebook = complete_notebook()
+    padding = "# a line of padding, written out to make the cell long\n" * 90_000  # 5 MB
+    replace_function(notebook, "cross_entropy", HONEST_CROSS_ENTROPY + padding)
+    result = grade(write(notebook, tmp_path / "long.ipynb"))
+    assert_only_these_fail(result, "cross_entropy")
+    number = cell_number(notebook, "def cross_entropy(")
+    length = len(notebook.cells[number - 1].source)
+    assert note_about(result, number) == (
+        f"Cell {number} was skipped while grading: it holds {length:,} characters; "
+        "a cell may hold at most 1,000,000."
+    )
+    for test in affected_tests("cross_entropy"):
+        assert outputs(result)[test][1].startswith("`cross_entropy` is not defined")
+    assert result.seconds < 20
 
 
 # Graded functions that hang, exit, crash or hog memory: their tests fail, with why.
