@@ -65,20 +65,36 @@ def call_torch(namespace, name, *args, **kwargs):
 
 
 def build_module(namespace, class_name, init_args=(), state_dict=None, seed=0):
-    """Construct the learner's nn.Module and load `state_dict` (name -> array) into it."""
+    """Construct the learner's nn.Module and load `state_dict` (name -> array) into it.
+
+    Parameters must match the contract's names exactly. Buffers are loaded where the
+    module has them, persistent or not (a sinusoid table may be either), and a module may
+    hold buffers of its own that the contract does not name (a stored mask, a constant).
+    """
     import torch
 
     torch.manual_seed(seed)
     module = learner(namespace, class_name)(*init_args)
-    if state_dict is not None:
-        tensors = {key: to_torch(value) for key, value in state_dict.items()}
-        missing, unexpected = module.load_state_dict(tensors, strict=False)
-        if missing or unexpected:
-            raise BadReturn(
-                f"{class_name}'s parameter names differ from the contract's: "
-                f"missing {sorted(missing)}, unexpected {sorted(unexpected)}. "
-                "Name the submodules exactly as the stub's docstring says."
-            )
+    if state_dict is None:
+        return module
+    parameters, buffers = dict(module.named_parameters()), dict(module.named_buffers())
+    missing = sorted(set(parameters) - set(state_dict))
+    unexpected = sorted(set(state_dict) - set(parameters) - set(buffers))
+    if missing or unexpected:
+        raise BadReturn(
+            f"{class_name}'s parameter names differ from the contract's: "
+            f"missing {missing}, unexpected {unexpected}. "
+            "Name the submodules exactly as the stub's docstring says."
+        )
+    with torch.no_grad():
+        for name, value in state_dict.items():
+            target = parameters.get(name, buffers.get(name))
+            if tuple(target.shape) != value.shape:
+                raise BadReturn(
+                    f"{class_name}.{name} has shape {tuple(target.shape)}; "
+                    f"the contract's is {value.shape}."
+                )
+            target.copy_(to_torch(value))
     return module
 
 
