@@ -7,3 +7,6 @@ c.CourseDirectory.root = "."
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pct.py"]
 c.ClearSolutions.code_stub = {"python": "# TODO: your code here\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+# `nbgrader autograde` runs every cell, the training cells too (about 40 s in notebook 17),
+# where nbgrader's default stops a cell after 30 s.
+c.Execute.timeout = 120
