@@ -86,7 +86,17 @@ RUN_AUTOGRADER = r"""#!/usr/bin/env bash
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 PYTHON="${AUTOGRADER_PYTHON:-$ROOT/venv/bin/python}"
 export AUTOGRADER_ROOT="$ROOT"
-exec "$PYTHON" "$ROOT/source/run_autograder.py" __ASSIGNMENT__
+"$PYTHON" "$ROOT/source/run_autograder.py" __ASSIGNMENT__
+status=$?
+if [ "$status" -ne 0 ]; then
+    # The grader did not finish (it writes results.json and exits 0 whatever the score):
+    # whatever results.json holds now was not written by it.
+    mkdir -p "$ROOT/results"
+    why="The grader stopped before it finished (exit status $status)."
+    why="$why Please ask your instructor to look at this submission."
+    printf '{"score": 0, "output": "%s", "tests": []}\n' "$why" >"$ROOT/results/results.json"
+fi
+exit "$status"
 """
 
 # Runs with the grader's Python; imports the grader from the bundle and nowhere else (a

@@ -256,3 +256,22 @@ def test_oracles_cannot_be_read_by_path(bundles, tmp_path):
     root = unpack(bundles("15_encoder_decoder"), tmp_path)
     reaching_notebook(root, "pass", "autograder/suite/recurrent_oracle.py", by_path=True)
     assert set(cell_step_scores(run_autograder(root)).values()) == {0}
+
+
+def test_a_grader_that_does_not_finish_leaves_no_forged_results(bundles, tmp_path):
+    """Check run_autograder when the grader is killed after learner code wrote results.json
+    (as unjailed learner code could): the results say grading stopped, with score 0."""
+    root = unpack(bundles("15_encoder_decoder"), tmp_path)
+    killed_grader = tmp_path / "killed_grader"
+    killed_grader.write_text(
+        "#!/usr/bin/env bash\n"
+        'echo \'{"score": 29, "tests": []}\' >"$AUTOGRADER_ROOT/results/results.json"\n'
+        "kill -9 $$\n"
+    )
+    killed_grader.chmod(0o755)
+    environment = dict(os.environ, AUTOGRADER_ROOT=str(root), AUTOGRADER_PYTHON=killed_grader)
+    finished = subprocess.run([str(root / "run_autograder")], env=environment, timeout=60)
+    assert finished.returncode == 137  # 128 + SIGKILL, passed on to Gradescope
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == 0 and results["tests"] == []
+    assert "grader stopped before it finished (exit status 137)" in results["output"]
