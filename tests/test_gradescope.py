@@ -196,14 +196,8 @@ CELL_STEP_TESTS = [
 ]
 
 
-def reaching_notebook(root, import_line, file, by_path):
-    notebook = nbformat.read(sample("15_encoder_decoder", "ada"), as_version=4)
-    cell = next(
-        cell
-        for cell in notebook.cells
-        if cell.metadata.get("nbgrader", {}).get("grade_id") == "solution_cell_step"
-    )
-    cell.source = textwrap.dedent(
+def reaching_cell(root, import_line, file, by_path):
+    return textwrap.dedent(
         REACH_CELL.format(
             source=str(root / "source"),
             import_line=import_line,
@@ -211,6 +205,16 @@ def reaching_notebook(root, import_line, file, by_path):
             by_path=by_path,
         )
     )
+
+
+def reaching_notebook(root, import_line, file, by_path):
+    notebook = nbformat.read(sample("15_encoder_decoder", "ada"), as_version=4)
+    cell = next(
+        cell
+        for cell in notebook.cells
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "solution_cell_step"
+    )
+    cell.source = reaching_cell(root, import_line, file, by_path)
     nbformat.write(notebook, root / "submission" / "15_encoder_decoder.ipynb")
 
 
@@ -236,15 +240,16 @@ def test_grader_packages_cannot_be_imported_in_the_bundle(bundles, tmp_path, imp
 
 def test_reference_is_not_in_the_bundle_to_read(bundles, tmp_path):
     """Check that reading the reference by its file path finds nothing in the bundle,
-    where the same cell gets every cell_step point when the reference is there."""
+    where the same cell, run unsandboxed beside a copy of the reference, finds it."""
     root = unpack(bundles("15_encoder_decoder"), tmp_path / "shipped")
     reaching_notebook(root, "pass", "solutions/seq2seq.py", by_path=True)
     assert set(cell_step_scores(run_autograder(root)).values()) == {0}
 
     root = unpack(bundles("15_encoder_decoder"), tmp_path / "with_reference")
     shutil.copytree(REPO / "solutions", root / "source" / "solutions")
-    reaching_notebook(root, "pass", "solutions/seq2seq.py", by_path=True)
-    assert all(score > 0 for score in cell_step_scores(run_autograder(root)).values())
+    namespace = {}
+    exec(reaching_cell(root, "pass", "solutions/seq2seq.py", by_path=True), namespace)
+    assert namespace["cell_step"].__module__ == "copied"  # the reading works
 
 
 @pytest.mark.skipif(
