@@ -119,7 +119,9 @@ def module_forward(
     """Build a learner module, call `method` on `inputs` and report what came out.
 
     Returns {"output": ..., "attributes": {name: value after the call},
-    "gradients": {parameter name: gradient of output.sum(), or None}}.
+    "gradients": {parameter name: its gradient, or None}}. The gradients are those of a
+    fixed random projection of the output, not of its sum: a LayerNorm's outputs sum to a
+    constant, so every gradient upstream of one would vanish.
     """
     import torch
 
@@ -132,7 +134,9 @@ def module_forward(
         for name in attributes:
             report["attributes"][name] = getattr(module, name, None)
         if gradients:
-            output.sum().backward()
+            generator = torch.Generator().manual_seed(seed)
+            projection = torch.randn(output.shape, generator=generator, dtype=output.dtype)
+            (output * projection).sum().backward()
             for name, parameter in module.named_parameters():
                 report["gradients"][name] = parameter.grad
     return report

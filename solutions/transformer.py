@@ -17,6 +17,7 @@ class Encoder(nn.Module):
     """num_layers encoder blocks, then a final LayerNorm."""
 
     def __init__(self, num_layers, d_model, n_heads, d_ff, dropout=0.1):
+        """layers, an nn.ModuleList of num_layers EncoderBlocks; norm, nn.LayerNorm(d_model)."""
         super().__init__()
         self.layers = nn.ModuleList(
             EncoderBlock(d_model, n_heads, d_ff, dropout) for _ in range(num_layers)
@@ -34,6 +35,7 @@ class Decoder(nn.Module):
     """num_layers decoder blocks, each attending to the encoder's memory, then a LayerNorm."""
 
     def __init__(self, num_layers, d_model, n_heads, d_ff, dropout=0.1):
+        """layers, an nn.ModuleList of num_layers DecoderBlocks; norm, nn.LayerNorm(d_model)."""
         super().__init__()
         self.layers = nn.ModuleList(
             DecoderBlock(d_model, n_heads, d_ff, dropout) for _ in range(num_layers)
@@ -51,6 +53,7 @@ class PositionalEncoding(nn.Module):
     """Adds PE[p, 2i] = sin(p / 10000^(2i/d_model)), PE[p, 2i+1] = cos(same) to x."""
 
     def __init__(self, d_model, max_len=5000, dropout=0.0):
+        """The table as a buffer pe, (1, max_len, d_model): saved with the model, not trained."""
         super().__init__()
         self.dropout = nn.Dropout(dropout)
         position = torch.arange(max_len).unsqueeze(1)  # (max_len, 1)
@@ -79,6 +82,10 @@ class EncoderDecoder(nn.Module):
         dropout=0.1,
         max_len=5000,
     ):
+        """Submodules: src_embed and tgt_embed (nn.Embedding, d_model wide), pos_encoding
+        (one PositionalEncoding for both), encoder (Encoder), decoder (Decoder) and
+        generator (nn.Linear(d_model, tgt_vocab_size)). Embeddings are scaled by
+        sqrt(d_model) before the positional encoding."""
         super().__init__()
         self.d_model = d_model
         self.src_embed = nn.Embedding(src_vocab_size, d_model)

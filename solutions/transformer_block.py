@@ -55,7 +55,10 @@ class MultiHeadAttention(nn.Module):
         return x.view(B, T, self.n_heads, self.d_k).transpose(1, 2)
 
     def forward(self, query, key, value, mask=None):
-        """query (B, T_q, d_model), key and value (B, T_k, d_model) -> (B, T_q, d_model)."""
+        """query (B, T_q, d_model), key and value (B, T_k, d_model) -> (B, T_q, d_model).
+
+        Keeps the attention weights of this call in self.attn, (B, h, T_q, T_k).
+        """
         B, T_q, d_model = query.shape
         # 1. Project, then split d_model into h heads of size d_k.
         q = self.split_heads(self.w_q(query))  # (B, h, T_q, d_k)
@@ -86,6 +89,9 @@ class EncoderBlock(nn.Module):
     """Self-attention then feed-forward, each wrapped as x = norm(x + dropout(sublayer(x)))."""
 
     def __init__(self, d_model, n_heads, d_ff, dropout=0.1):
+        """Submodules, named as in torch.nn.TransformerEncoderLayer so that its weights
+        load: self_attn (MultiHeadAttention), ffn (PositionwiseFeedForward), norm1 and norm2
+        (nn.LayerNorm(d_model)). Dropout holds no weights: name it as you like."""
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
         self.ffn = PositionwiseFeedForward(d_model, d_ff, dropout)
@@ -105,6 +111,9 @@ class DecoderBlock(nn.Module):
     """Masked self-attention, cross-attention to the encoder's memory, then feed-forward."""
 
     def __init__(self, d_model, n_heads, d_ff, dropout=0.1):
+        """Submodules, named as in torch.nn.TransformerDecoderLayer (its multihead_attn is
+        cross_attn here): self_attn and cross_attn (MultiHeadAttention), ffn
+        (PositionwiseFeedForward), norm1, norm2 and norm3 (nn.LayerNorm(d_model))."""
         super().__init__()
         self.self_attn = MultiHeadAttention(d_model, n_heads, dropout)
         self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout)
@@ -139,5 +148,6 @@ def make_causal_mask(size):
 
 
 def make_target_mask(tgt, pad_idx):
-    """tgt (B, T) -> bool (B, 1, T, T): a real target token, and not in the future."""
+    """tgt (B, T) -> bool (B, 1, T, T): query i may attend to key j when token j is not
+    padding and j <= i (the padding mask & the causal mask)."""
     return make_padding_mask(tgt, pad_idx) & make_causal_mask(tgt.size(1)).to(tgt.device)

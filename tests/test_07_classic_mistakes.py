@@ -4,10 +4,12 @@ MISTAKES: name -> (text replacements in the reference, {graded test: text its hi
 hold}); every mistake names one visible test and one hidden test.
 """
 
+import numpy as np
 import pytest
 
 import solutions.transformer_block as reference
 from autograder.registry import suite
+from autograder.submission import LocalSubmission
 from tests.planting import failures, planted
 
 ENCODER_ATTENTION = "x = self.norm1(x + self.dropout(self.self_attn(x, x, x, src_mask)))"
@@ -107,3 +109,17 @@ def test_every_mistake_is_caught_by_a_hidden_test():
     hidden = {test.name for test in suite("07_transformer_block") if not test.visible}
     for mistake, (_, expected_hints) in MISTAKES.items():
         assert hidden & set(expected_hints), f"{mistake} is checked by no hidden test"
+
+
+def test_gradient_check_sees_real_gradients():
+    """Check test_gradients_reach_every_parameter's probe: the reference's gradients are far
+    from round-off, and a block whose attention is cut from the graph fails the test."""
+    x = np.random.default_rng(0).normal(0, 1, (2, 3, 8))
+    report = LocalSubmission(vars(reference)).probe(
+        "module_forward", "EncoderBlock", (8, 2, 16, 0.0), inputs=(x,), gradients=True
+    )
+    assert np.abs(report["gradients"]["self_attn.w_q.weight"]).max() > 1e-3
+    detached = ENCODER_ATTENTION.replace("src_mask)))", "src_mask).detach()))")
+    cut = planted(reference, [(ENCODER_ATTENTION, detached)])
+    failed = failures("07_transformer_block", cut)
+    assert "self_attn" in failed["test_gradients_reach_every_parameter"]

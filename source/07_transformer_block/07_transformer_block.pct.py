@@ -12,14 +12,17 @@
 # 5. LayerNorm and residual connections, and with them the `EncoderBlock`;
 # 6. the `DecoderBlock`, with cross-attention to the encoder.
 #
-# Each part is checked against PyTorch's own `torch.nn` layers with the same weights, so
-# when your checks pass, your block computes exactly what `nn.TransformerEncoderLayer`
-# does. Sprint 15 stacks these blocks into a full encoder-decoder.
+# The layers and blocks are checked against PyTorch's own `torch.nn` layers with the same
+# weights (the masks and the feed-forward network against their formulas), so when your
+# checks pass, your block computes exactly what `nn.TransformerEncoderLayer` does. For the
+# weights to load, name the submodules as each docstring says. Sprint 15 stacks these
+# blocks into a full encoder-decoder.
 #
 # **Shapes.** `B` batch, `T` time steps (`T_q` queries, `T_k` keys), `d_model` model size,
 # `h` heads, `d_k = d_model / h` size per head, `d_ff` feed-forward size.
-# **Masks** are boolean and `True` where attention is **allowed** (PyTorch's own
-# `nn.Transformer` uses the opposite convention; the checks convert).
+# **Masks** are boolean and `True` where attention is **allowed**, as in
+# `torch.nn.functional.scaled_dot_product_attention` (`nn.Transformer`'s own masks use the
+# opposite convention; the checks convert).
 #
 # **How to work.** Fill in each cell marked `# TODO`, then run the check cells under it.
 # Hidden tests run when you hand in: other sizes, padding, more heads.
@@ -196,7 +199,7 @@ plt.show()
 # > tests tell the two apart.
 #
 # **Task 5.** Implement `EncoderBlock`: self-attention, then feed-forward, each wrapped as
-# above. About 12 lines.
+# above, in the submodules `self_attn`, `ffn`, `norm1` and `norm2`. About 12 lines.
 
 # %% [solution] solutions.transformer_block: EncoderBlock
 
@@ -219,7 +222,8 @@ plt.show()
 # > in encoder-decoder models (T5, Whisper's speech-to-text, translation systems), and in
 # > multimodal models where text attends to image features.
 #
-# **Task 6.** Implement `DecoderBlock`. About 15 lines.
+# **Task 6.** Implement `DecoderBlock`, in the submodules `self_attn`, `cross_attn`, `ffn`,
+# `norm1`, `norm2` and `norm3`. About 15 lines.
 
 # %% [solution] solutions.transformer_block: DecoderBlock
 
