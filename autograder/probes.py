@@ -155,15 +155,112 @@ def call_with_loss(namespace, name, *args, loss="negative_logit"):
     return learner(namespace, name)(*args, loss_fn)
 
 
-def call_on_module(namespace, name, class_name, init_args=(), state_dict=None, args=(), seed=0):
-    """Build the learner's module (in eval mode) and call the learner's function `name`
-    with it and `args`, as in greedy_decode(model, src, src_mask, max_len, start)."""
+def stand_in_transformer(vocab_size, d_model, n_heads, num_layers, seed, max_len=64):
+    """The grader's own encoder-decoder, on which a learner's greedy_decode is graded.
+
+    torch.nn.Transformer (batch-first, post-norm, d_ff = 2 d_model, dropout 0) between
+    embeddings scaled by sqrt(d_model) plus sinusoidal positions, and a generator. It
+    offers what the contract lets a greedy_decode use: `encode(src, src_mask)`,
+    `decode(memory, src_mask, tgt, tgt_mask)`, `forward(src, tgt, src_mask, tgt_mask)`
+    and `generator`, with the contract's masks (True where attention is allowed,
+    broadcastable to (B, heads, T_q, T_k)). A mistake in the learner's EncoderDecoder
+    thus costs the EncoderDecoder tests only.
+
+    Built in float64 on the CPU right after torch.manual_seed(seed), it has the same
+    weights in the grader's process and in the learner's. Its generator never picks
+    token 0 (PAD), as a trained model would not, so a greedy_decode that masks the
+    padding of its own output gets the same tokens as one that does not.
+    """
+    import math
+    import warnings
+
+    import torch
+    from torch import nn
+
+    factory = {"dtype": torch.float64, "device": "cpu"}
+
+    class StandInTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.n_heads = n_heads
+            with warnings.catch_warnings():  # its notes on the nested-tensor path, unused
+                warnings.simplefilter("ignore", UserWarning)
+                self.transformer = nn.Transformer(
+                    d_model,
+                    n_heads,
+                    num_layers,
+                    num_layers,
+                    2 * d_model,
+                    0.0,
+                    batch_first=True,
+                    **factory,
+                )
+            self.transformer.encoder.use_nested_tensor = False  # compute every position
+            self.src_embed = nn.Embedding(vocab_size, d_model, **factory)
+            self.tgt_embed = nn.Embedding(vocab_size, d_model, **factory)
+            self.generator = nn.Linear(d_model, vocab_size, **factory)
+            with torch.no_grad():
+                self.generator.bias[0] = -1e4  # PAD is never the argmax
+            position = torch.arange(max_len, **factory)[:, None]  # (max_len, 1)
+            angle = position / 10000 ** (torch.arange(0, d_model, 2, **factory) / d_model)
+            pe = torch.zeros(max_len, d_model, **factory)
+            pe[:, 0::2], pe[:, 1::2] = torch.sin(angle), torch.cos(angle)
+            self.register_buffer("pe", pe)  # (max_len, d_model)
+
+        def embed(self, table, tokens):
+            """Token ids (B, T) -> table(tokens) * sqrt(d_model) + PE, (B, T, d_model)."""
+            return table(tokens) * math.sqrt(d_model) + self.pe[: tokens.size(1)]
+
+        def blocked(self, mask, B, T_q, T_k):
+            """The contract's mask as nn.Transformer's attn_mask, True where attention is
+            NOT allowed: one (T_q, T_k) matrix per sequence and head, (B * heads, T_q,
+            T_k), so that every shape the contract allows is taken alike, per batch
+            (B, 1, 1, S), (B, 1, T, T) or shared (1, 1, T, T), (T, T)."""
+            if mask is None:
+                return None
+            allowed = mask.bool().expand(B, self.n_heads, T_q, T_k)  # 0/1 masks work too
+            return ~allowed.reshape(B * self.n_heads, T_q, T_k)
+
+        def encode(self, src, src_mask=None):
+            """src (B, S) -> memory (B, S, d_model)."""
+            B, S = src.shape
+            x = self.embed(self.src_embed, src)
+            return self.transformer.encoder(x, mask=self.blocked(src_mask, B, S, S))
+
+        def decode(self, memory, src_mask, tgt, tgt_mask=None):
+            """tgt (B, T), memory (B, S, d_model) -> (B, T, d_model)."""
+            (B, T), S = tgt.shape, memory.size(1)
+            return self.transformer.decoder(
+                self.embed(self.tgt_embed, tgt),
+                memory,
+                tgt_mask=self.blocked(tgt_mask, B, T, T),
+                memory_mask=self.blocked(src_mask, B, T, S),
+            )
+
+        def forward(self, src, tgt, src_mask=None, tgt_mask=None):
+            """src (B, S), tgt (B, T) -> logits (B, T, V)."""
+            memory = self.encode(src, src_mask)
+            return self.generator(self.decode(memory, src_mask, tgt, tgt_mask))
+
+    torch.manual_seed(seed)
+    return StandInTransformer().eval()
+
+
+def call_on_stand_in(namespace, name, sizes, seed, args=()):
+    """Call the learner's function `name` with the grader's stand-in model (see
+    `stand_in_transformer(**sizes, seed=seed)`) and `args`, as in greedy_decode(model,
+    src, src_mask, max_len, start_symbol).
+
+    Returns {"output": what it returned, "weights": the stand-in's state before the
+    call}, so that the test can check it ran on the same weights as the grader's copy.
+    """
     import torch
 
-    module = build_module(namespace, class_name, init_args, state_dict, seed)
-    module.eval()
+    model = stand_in_transformer(**sizes, seed=seed)
+    weights = {key: value.clone() for key, value in model.state_dict().items()}
     with torch.no_grad():
-        return learner(namespace, name)(module, *to_torch(args))
+        output = learner(namespace, name)(model, *to_torch(args))
+    return {"output": output, "weights": weights}
 
 
 PROBES = {
@@ -172,7 +269,7 @@ PROBES = {
         call,
         call_torch,
         call_with_loss,
-        call_on_module,
+        call_on_stand_in,
         parameter_shapes,
         module_forward,
     )

@@ -2,7 +2,9 @@
 
 The oracle is `torch.nn.Transformer` (batch-first, post-norm, dropout 0) with its weights
 copied into the learner's model, and the sinusoid formula for the positional encoding.
-Wrong answers are matched against the classic mistakes to name them in the hint.
+greedy_decode runs on a model of the grader's own (`probes.stand_in_transformer`), so a
+mistake in the learner's EncoderDecoder costs the EncoderDecoder tests only. Wrong answers
+are matched against the classic mistakes to name them in the hint.
 """
 
 import math
@@ -12,7 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from autograder.compare import assert_close, assert_equal, fail, matches, matching_variant
+from autograder.compare import assert_close, assert_equal, describe, fail, matches, matching_variant
+from autograder.probes import stand_in_transformer
 from autograder.registry import graded
 from autograder.suite import transformer_oracle as oracle
 from autograder.suite.transformer_oracle import TOLERANCE
@@ -252,39 +255,106 @@ def test_model_random_sizes(sub):
     check_model(sub, seed=42, num_layers=3, d_model=12, n_heads=3, S=9, T=7)
 
 
-def oracle_greedy(reference, state, src, max_len, start):
-    """Greedy decoding through nn.Transformer, one token at a time."""
-    ys = np.full((src.shape[0], 1), start)
-    for _ in range(max_len - 1):
-        logits = oracle_forward(reference, state, src, ys)  # (B, t, V)
-        ys = np.concatenate([ys, logits[:, -1].argmax(-1)[:, None]], axis=1)
-    return ys
+GREEDY_MISTAKES = [  # (the switches of stand_in_greedy that recompute a mistake, its hint)
+    (
+        {"causal": False},
+        "decode with a causal target mask (make_causal_mask of the current length): without "
+        "it the earlier positions see the later ones, which they never did in training",
+    ),
+    (
+        {"src_padding": False},
+        "pass src_mask to encode and to decode: without it, attention reads the source's padding",
+    ),
+    (
+        {"position": 0},
+        "take the argmax of the generator's output at the last position, hidden[:, -1]: "
+        "that position predicts the next token",
+    ),
+]
+
+
+def stand_in_greedy(model, src, max_len, start, causal=True, src_padding=True, position=-1):
+    """Greedy decoding through the stand-in's nn.Transformer with torch's own masks
+    (True where attention is not allowed); the switches recompute the classic mistakes.
+
+    Returns the tokens (B, max_len) and the smallest gap, over every step and sequence,
+    between the best logit and the second best.
+    """
+    padding = oracle.key_padding(src) if src_padding else None
+    ys = torch.full((src.shape[0], 1), start)  # (B, 1)
+    gaps = [math.inf]
+    with torch.no_grad():
+        source = model.embed(model.src_embed, torch.from_numpy(src))  # (B, S, d_model)
+        memory = model.transformer.encoder(source, src_key_padding_mask=padding)
+        for _ in range(max_len - 1):
+            hidden = model.transformer.decoder(
+                model.embed(model.tgt_embed, ys),
+                memory,
+                tgt_mask=oracle.causal(ys.shape[1]) if causal else None,
+                memory_key_padding_mask=padding,
+            )  # (B, t, d_model)
+            logits = model.generator(hidden[:, position])  # (B, V)
+            best, second = logits.topk(2, dim=-1).values.T
+            gaps.append(float((best - second).min()))
+            ys = torch.cat([ys, logits.argmax(dim=-1)[:, None]], dim=1)  # (B, t + 1)
+    return ys.numpy(), min(gaps)
+
+
+def check_greedy(sub, seed, sizes, B, S, max_len, start):
+    """greedy_decode on the stand-in of `sizes` (vocab_size, d_model, n_heads, num_layers)
+    against stand_in_greedy, for B padded sources of length S."""
+    model = stand_in_transformer(**sizes, seed=seed)
+    src = oracle.padded_tokens(np.random.default_rng(seed), B, S)
+    expected, gap = stand_in_greedy(model, src, max_len, start)
+    # A case worth grading: every source its own output, and no near-tie in any argmax.
+    assert max_len == 1 or len({tuple(row) for row in expected}) == B, "rows repeat"
+    assert gap > 1e-4, f"a near-tie ({gap:.1e}) could go either way"
+    variants = {
+        hint: stand_in_greedy(model, src, max_len, start, **switches)[0]
+        for switches, hint in GREEDY_MISTAKES
+    }
+    src_mask = (src != 0)[:, None, None, :]
+    report = sub.probe(
+        "call_on_stand_in", "greedy_decode", sizes, seed, (src, src_mask, max_len, start)
+    )
+    case = f"seed={seed}, B={B}, S={S} with padding, max_len={max_len}, start_symbol={start}"
+    weights = oracle.numpy_state(model.state_dict())
+    built = report["weights"]
+    if built.keys() != weights.keys() or not all(
+        np.array_equal(built[name], value) for name, value in weights.items()
+    ):
+        fail(
+            "greedy_decode",
+            case,
+            "the grader's model came out with other weights in your notebook's process",
+            hint="leave torch's random numbers and nn.init as they are while grading",
+        )
+    actual = report["output"]
+    if not isinstance(actual, np.ndarray) or actual.dtype != np.int64:
+        problem = f"expected a LongTensor, got {describe(actual)}"
+        fail("greedy_decode", case, problem, hint="keep the tokens in a torch.long tensor")
+    hint = matching_variant(actual, variants) or (
+        "start from [[start_symbol]]; each step decode with a causal target mask, "
+        "take the argmax of the generator's last position and append it"
+    )
+    if actual.shape != expected.shape:
+        hint = "return every token, the start symbol first: (B, max_len)"
+    assert_equal(actual, expected, "greedy_decode tokens", case, hint=hint)
 
 
 @graded(points=3, visible=True)
 def test_greedy_decode_transformer(sub):
     """Check that greedy_decode appends the argmax token step by step, from start_symbol."""
-    for seed in (50, 51):
-        reference, state, init, src, _ = model_case(seed, B=6)
-        src_mask = (src != 0)[:, None, None, :]
-        actual = sub.probe(
-            "call_on_module", "greedy_decode", "EncoderDecoder", init, state, (src, src_mask, 6, 1)
-        )
-        expected = oracle_greedy(reference, state, src, 6, 1)
-        hint = (
-            "start from [[start_symbol]]; each step decode with a causal target mask, "
-            "take the argmax of the generator's last position and append it"
-        )
-        if not isinstance(actual, np.ndarray):
-            fail(
-                "greedy_decode",
-                f"seed={seed}",
-                f"expected a LongTensor, got {type(actual).__name__}",
-            )
-        assert_equal(
-            actual.astype(int),
-            expected,
-            "greedy_decode tokens",
-            f"seed={seed}, B=6, max_len=6",
-            hint=hint,
-        )
+    sizes = dict(vocab_size=13, d_model=16, n_heads=2, num_layers=2)
+    check_greedy(sub, seed=52, sizes=sizes, B=6, S=7, max_len=7, start=1)
+
+
+@graded(points=2)
+def test_greedy_decode_other_sizes(sub):
+    """Check greedy_decode on other sizes and start symbols, max_len = 1 included."""
+    for seed, sizes, B, S, max_len, start in [
+        (62, dict(vocab_size=17, d_model=12, n_heads=3, num_layers=3), 5, 8, 9, 2),
+        (70, dict(vocab_size=11, d_model=8, n_heads=4, num_layers=2), 2, 5, 4, 3),
+        (80, dict(vocab_size=13, d_model=8, n_heads=2, num_layers=1), 3, 4, 1, 1),
+    ]:
+        check_greedy(sub, seed, sizes, B, S, max_len, start)

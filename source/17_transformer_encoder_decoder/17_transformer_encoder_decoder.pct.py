@@ -138,10 +138,16 @@ plt.show()
 #
 # **Task 4.** Implement `greedy_decode`. It returns a LongTensor (B, max_len) whose first
 # column is the start symbol. About 8 lines.
+#
+# The checks run your `greedy_decode` on a model of the grader's own, `torch.nn.Transformer`
+# behind the same `encode`, `decode`, `forward` and `generator`, so that it is graded apart
+# from your `EncoderDecoder`: use only those four.
 
 # %% [solution] solutions.transformer: greedy_decode
 
 # %% [test] test_greedy_decode_transformer
+
+# %% [test] test_greedy_decode_other_sizes
 
 # %% [markdown]
 # ## 5. The toy task: reversing sequences, with padding
