@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-TOLERANCE = {"atol": 1e-5, "rtol": 1e-4}  # float32 learner code against a float64 oracle
+TOLERANCE = {"atol": 1e-5, "rtol": 1e-5}  # float32 learner code against a float64 oracle
 
 
 def numpy_state(state):
