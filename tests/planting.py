@@ -28,3 +28,12 @@ def failures(assignment, namespace):
         except (CheckFailed, LearnerError) as error:
             failed[test.name] = str(error)
     return failed
+
+
+def assert_caught(assignment, module, mistake, replacements, expected_hints):
+    """Check that `mistake`, planted in `module` by `replacements`, fails every test of
+    `expected_hints` (graded test name -> text its feedback must hold)."""
+    failed = failures(assignment, planted(module, replacements))
+    for test_name, hint in expected_hints.items():
+        assert test_name in failed, f"{mistake} passed {test_name}"
+        assert hint in failed[test_name], failed[test_name]

@@ -10,7 +10,7 @@ import pytest
 import solutions.transformer_block as reference
 from autograder.registry import suite
 from autograder.submission import LocalSubmission
-from tests.planting import failures, planted
+from tests.planting import assert_caught, failures, planted
 
 ENCODER_ATTENTION = "x = self.norm1(x + self.dropout(self.self_attn(x, x, x, src_mask)))"
 ENCODER_FFN = "return self.norm2(x + self.dropout(self.ffn(x)))"
@@ -97,11 +97,7 @@ def test_reference_gets_full_marks():
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_planted_mistake_loses_points_with_a_hint(mistake):
     """Check that the mistake fails its visible and its hidden test, each hint naming it."""
-    replacements, expected_hints = MISTAKES[mistake]
-    failed = failures("07_transformer_block", planted(reference, replacements))
-    for test_name, hint in expected_hints.items():
-        assert test_name in failed, f"{mistake} passed {test_name}"
-        assert hint in failed[test_name], failed[test_name]
+    assert_caught("07_transformer_block", reference, mistake, *MISTAKES[mistake])
 
 
 def test_every_mistake_is_caught_by_a_hidden_test():

@@ -3,7 +3,7 @@
 import pytest
 
 import solutions.attention as reference
-from tests.planting import failures, planted
+from tests.planting import assert_caught, failures
 
 MISTAKES = {
     "no 1/sqrt(d)": (
@@ -51,6 +51,4 @@ def test_reference_gets_full_marks():
 def test_planted_mistake_loses_points_with_a_hint(mistake):
     """Check that the mistake fails its test and the feedback says what to look at."""
     replacements, test_name, hint = MISTAKES[mistake]
-    failed = failures("16_attention", planted(reference, replacements))
-    assert test_name in failed, f"{mistake} passed {test_name}"
-    assert hint in failed[test_name], failed[test_name]
+    assert_caught("16_attention", reference, mistake, replacements, {test_name: hint})

@@ -9,7 +9,7 @@ import pytest
 
 import solutions.transformer as reference
 from autograder.registry import suite
-from tests.planting import failures, planted
+from tests.planting import assert_caught, failures, planted
 
 CAUSAL = "causal = torch.tril(torch.ones(ys.size(1), ys.size(1), dtype=torch.bool))"
 DECODE = "hidden = model.decode(memory, src_mask, ys, causal.to(src.device))"
@@ -89,11 +89,7 @@ def test_reference_gets_full_marks():
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_planted_mistake_loses_points_with_a_hint(mistake):
     """Check that the mistake fails its visible and its hidden test, each hint naming it."""
-    replacements, expected_hints = MISTAKES[mistake]
-    failed = failures("17_transformer_encoder_decoder", planted(reference, replacements))
-    for test_name, hint in expected_hints.items():
-        assert test_name in failed, f"{mistake} passed {test_name}"
-        assert hint in failed[test_name], failed[test_name]
+    assert_caught("17_transformer_encoder_decoder", reference, mistake, *MISTAKES[mistake])
 
 
 def test_every_mistake_is_caught_by_a_visible_and_a_hidden_test():
