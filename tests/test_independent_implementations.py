@@ -1,8 +1,9 @@
 """Independent implementations get full marks: the suites grade what the contract says,
 not how the reference does it.
 
-Each module of tests/implementations/ implements one assignment's graded names to the
-contract, in styles of its own (named in its docstring), on the code the notebook gives.
+Each module of tests/implementations/, nb<assignment number>_<name>.py, implements one
+assignment's graded names to the contract, in styles of its own (named in its docstring),
+on the code the notebook gives.
 """
 
 import importlib
@@ -14,13 +15,13 @@ from autograder.registry import assignments
 from tests.planting import failures
 
 IMPLEMENTATIONS = sorted(
-    path.stem for path in (Path(__file__).parent / "implementations").glob("[0-9]*.py")
+    path.stem for path in (Path(__file__).parent / "implementations").glob("nb[0-9]*.py")
 )
 
 
 def assignment_of(implementation):
-    """'07_alt1' -> '07_transformer_block'."""
-    number = implementation.partition("_")[0]
+    """'nb07_alt1' -> '07_transformer_block'."""
+    number = implementation.removeprefix("nb").partition("_")[0]
     return next(a for a in assignments() if a.startswith(f"{number}_"))
 
 
