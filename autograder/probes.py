@@ -155,6 +155,23 @@ def call_with_loss(namespace, name, *args, loss="negative_logit"):
     return learner(namespace, name)(*args, loss_fn)
 
 
+def plain_transformer(d_model, n_heads, num_layers, d_ff, **factory):
+    """torch.nn.Transformer, batch-first, dropout 0, that computes every position: in eval
+    mode with padding, its encoder's nested-tensor fast path would leave pads at zero
+    (and announce itself in warnings)."""
+    import warnings
+
+    from torch import nn
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = nn.Transformer(
+            d_model, n_heads, num_layers, num_layers, d_ff, 0.0, batch_first=True, **factory
+        )
+    model.encoder.use_nested_tensor = False
+    return model
+
+
 def stand_in_transformer(vocab_size, d_model, n_heads, num_layers, seed, max_len=64):
     """The grader's own encoder-decoder, on which a learner's greedy_decode is graded.
 
@@ -172,7 +189,6 @@ def stand_in_transformer(vocab_size, d_model, n_heads, num_layers, seed, max_len
     padding of its own output gets the same tokens as one that does not.
     """
     import math
-    import warnings
 
     import torch
     from torch import nn
@@ -183,19 +199,9 @@ def stand_in_transformer(vocab_size, d_model, n_heads, num_layers, seed, max_len
         def __init__(self):
             super().__init__()
             self.n_heads = n_heads
-            with warnings.catch_warnings():  # its notes on the nested-tensor path, unused
-                warnings.simplefilter("ignore", UserWarning)
-                self.transformer = nn.Transformer(
-                    d_model,
-                    n_heads,
-                    num_layers,
-                    num_layers,
-                    2 * d_model,
-                    0.0,
-                    batch_first=True,
-                    **factory,
-                )
-            self.transformer.encoder.use_nested_tensor = False  # compute every position
+            self.transformer = plain_transformer(
+                d_model, n_heads, num_layers, 2 * d_model, **factory
+            )
             self.src_embed = nn.Embedding(vocab_size, d_model, **factory)
             self.tgt_embed = nn.Embedding(vocab_size, d_model, **factory)
             self.generator = nn.Linear(d_model, vocab_size, **factory)

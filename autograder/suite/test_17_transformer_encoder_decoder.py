@@ -8,14 +8,12 @@ are matched against the classic mistakes to name them in the hint.
 """
 
 import math
-import warnings
 
 import numpy as np
 import torch
-from torch import nn
 
 from autograder.compare import assert_close, assert_equal, describe, fail, matches, matching_variant
-from autograder.probes import stand_in_transformer
+from autograder.probes import plain_transformer, stand_in_transformer
 from autograder.registry import graded
 from autograder.suite import transformer_oracle as oracle
 from autograder.suite.transformer_oracle import TOLERANCE
@@ -77,12 +75,7 @@ def test_positional_encoding_sizes(sub):
 
 def torch_transformer(d_model, n_heads, num_layers, d_ff, seed):
     torch.manual_seed(seed)
-    with warnings.catch_warnings():  # its notes on the nested-tensor path, unused here
-        warnings.simplefilter("ignore", UserWarning)
-        model = nn.Transformer(
-            d_model, n_heads, num_layers, num_layers, d_ff, 0.0, batch_first=True
-        )
-    model.encoder.use_nested_tensor = False  # the plain path computes every position
+    model = plain_transformer(d_model, n_heads, num_layers, d_ff)
     return oracle.randomise_norms(model.double().eval(), torch.Generator().manual_seed(seed))
 
 
