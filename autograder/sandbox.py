@@ -228,6 +228,9 @@ class Sandbox:
                 signal.pidfd_send_signal(self.learner_pidfd, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+            # Readable once it has exited, which the first process of a PID namespace
+            # does only after every other process in it: then nothing of it is left.
+            select.select([self.learner_pidfd], [], [], 10)
             os.close(self.learner_pidfd)
             self.learner_pidfd = None
         self.process.wait()
